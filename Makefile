@@ -1,0 +1,50 @@
+# The README's commands. Everything runs from the project's own .venv,
+# created with the machine's python3 (3.11 or newer).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEV_STAMP := $(VENV)/.dev-installed
+RUN_STAMP := $(VENV)/.run-installed
+
+.PHONY: run test lint format messages compile-messages clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(RUN_STAMP): requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(DEV_STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(RUN_STAMP)
+
+# Compiled catalogues are committed, so a machine without GNU gettext still
+# runs; where msgfmt exists they are rebuilt from the .po files.
+compile-messages: | $(BIN)/python
+	@if command -v msgfmt >/dev/null; then DEBUG=1 $(BIN)/python manage.py compilemessages --ignore=.venv -v 0; fi
+
+run: $(RUN_STAMP) compile-messages
+	mkdir -p var
+	DEBUG=1 $(BIN)/python manage.py migrate --no-input -v 0
+	DEBUG=1 $(BIN)/python manage.py createcachetable
+	DEBUG=1 $(BIN)/python manage.py seed_demo
+	DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+test: $(DEV_STAMP) compile-messages
+	DEBUG=1 $(BIN)/python -m pytest
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(DEV_STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+messages: | $(BIN)/python
+	DEBUG=1 $(BIN)/python manage.py makemessages -l ja -l en --ignore=.venv --ignore=var --no-obsolete
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,115 @@
+"""Who may open what: role checks, scoped getters and the MFA requirement.
+
+Views ask here before anything else. Outside your scope a record is a 404
+(its existence is not confirmed); the wrong role is a 403.
+"""
+
+from functools import wraps
+
+from allauth.account.authentication import get_authentication_records
+from allauth.mfa.models import Authenticator
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from consent.models import Decision, Employee
+
+PRIVILEGED_ROLES = ("hr", "union", "admin")
+
+
+def roles_of(user):
+    """The set of roles a user holds: employee, hr, union, admin."""
+    if not user.is_authenticated or not user.is_active:
+        return frozenset()
+    cached = getattr(user, "_consent_roles", None)
+    if cached is None:
+        roles = set(user.role_grants.values_list("role", flat=True))
+        if Employee.objects.filter(user=user, is_active=True).exists():
+            roles.add("employee")
+        if user.is_staff:
+            roles.add("admin")
+        cached = user._consent_roles = frozenset(roles)
+    return cached
+
+
+def has_role(user, role):
+    return role in roles_of(user)
+
+
+def is_privileged(user):
+    return bool(roles_of(user) & set(PRIVILEGED_ROLES))
+
+
+def role_required(role):
+    """Anonymous users go to sign-in; signed-in users without the role get 403."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not has_role(request.user, role):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+employee_required = role_required("employee")
+
+
+def own_employee(request):
+    return Employee.objects.select_related("office").get(user=request.user, is_active=True)
+
+
+def own_decision_or_404(request, receipt_id):
+    try:
+        return Decision.objects.select_related("explanation_version", "employee").get(
+            receipt_id=receipt_id, employee__user=request.user
+        )
+    except Decision.DoesNotExist:
+        raise Http404 from None
+
+
+def sign_in_method(request):
+    """How the current session signed in, e.g. "password+totp"."""
+    records = get_authentication_records(request, request.user)
+    parts = [r.get("type", "mfa") if r.get("method") == "mfa" else r.get("method") for r in records]
+    return "+".join(dict.fromkeys(p for p in parts if p)) or "session"
+
+
+def has_totp(user):
+    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+
+
+class PrivilegedRoleMFAMiddleware:
+    """Send HR, union and administrator accounts to set up TOTP before anything else.
+
+    allauth then asks for the code at every later sign-in; this only closes
+    the gap before the first set-up.
+    """
+
+    EXEMPT_PREFIXES = ("/accounts/", "/static/", "/i18n/")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = request.user
+        if (
+            user.is_authenticated
+            and not request.path.startswith(self.EXEMPT_PREFIXES)
+            and is_privileged(user)
+            and not has_totp(user)
+        ):
+            return redirect(reverse("mfa_activate_totp"))
+        return self.get_response(request)
+
+
+def roles_context(request):
+    user = getattr(request, "user", None)
+    return {"roles": roles_of(user) if user is not None else frozenset()}

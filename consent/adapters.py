@@ -1,0 +1,18 @@
+from allauth.account.adapter import DefaultAccountAdapter
+from django.db import transaction
+
+from consent import services
+from consent.access import sign_in_method
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def is_open_for_signup(self, request):
+        """Accounts are provisioned from the roster; nobody signs themselves up."""
+        return False
+
+    def post_login(self, request, user, **kwargs):
+        # Called once every stage (password, then TOTP) has passed.
+        with transaction.atomic():
+            response = super().post_login(request, user, **kwargs)
+            services.record_sign_in(user=user, methods=sign_in_method(request))
+        return response

@@ -1,0 +1,77 @@
+"""The explanation's text: loading the shipped version, hashing, rendering.
+
+Texts use a tiny, safe subset of Markdown (``## heading``, ``- item`` and
+paragraphs); everything is escaped before any markup is added, so a text can
+never inject HTML.
+"""
+
+import hashlib
+import json
+from pathlib import Path
+
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+
+CONTENT_DIR = Path(__file__).resolve().parent / "content"
+FIELDS = ("title", "body", "acknowledgement")
+LANGS = ("ja", "en")
+
+
+def parse(text):
+    """Split a shipped file into title (``# ``), body and acknowledgement (``> ``)."""
+    lines = text.strip().splitlines()
+    if not lines or not lines[0].startswith("# ") or not lines[-1].startswith("> "):
+        raise ValueError("an explanation file starts with '# title' and ends with '> acknowledgement'")
+    return {
+        "title": lines[0][2:].strip(),
+        "body": "\n".join(lines[1:-1]).strip(),
+        "acknowledgement": lines[-1][2:].strip(),
+    }
+
+
+def shipped_version(number=1):
+    """The fields of a shipped version, as ExplanationVersion keyword arguments."""
+    fields = {}
+    for lang in LANGS:
+        path = CONTENT_DIR / f"explanation-v{number}.{lang}.md"
+        for name, value in parse(path.read_text(encoding="utf-8")).items():
+            fields[f"{name}_{lang}"] = value
+    return fields
+
+
+def content_hash(number, fields):
+    """SHA-256 over the version number and every text, as the chain records it."""
+    canonical = json.dumps(
+        {"number": number, **{f"{n}_{lang}": fields[f"{n}_{lang}"] for n in FIELDS for lang in LANGS}},
+        ensure_ascii=False,
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def render(body):
+    html = []
+    items = []
+
+    def close_list():
+        if items:
+            html.append("<ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>")
+            items.clear()
+
+    for line in body.splitlines():
+        line = line.strip()
+        if line.startswith("## "):
+            close_list()
+            html.append(f"<h2>{escape(line[3:])}</h2>")
+        elif line.startswith("- "):
+            items.append(escape(line[2:]))
+        elif line:
+            close_list()
+            html.append(f"<p>{escape(line)}</p>")
+        else:
+            close_list()
+    close_list()
+    return mark_safe(  # noqa: S308 - every text was escaped above
+        "\n".join(html)
+    )

@@ -1,0 +1,172 @@
+import random
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from consent import services
+from consent.models import Choice, Employee, ExplanationVersion, Office, RoleGrant
+
+DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - demo data only, refused without DEBUG
+DOMAIN = "demo.example.jp"
+
+# (code, name, parent code, headcount): a regional bureau with offices of
+# realistic size, some below the suppression threshold of five.
+OFFICES = [
+    ("100", "中部地方整備局 本局", None, 0),
+    ("110", "総務部", "100", 14),
+    ("120", "企画部", "100", 9),
+    ("200", "名古屋国道事務所", None, 28),
+    ("210", "庄内川河川事務所", None, 16),
+    ("220", "静岡国道事務所", None, 19),
+    ("230", "岐阜国道事務所", None, 12),
+    ("240", "三重河川国道事務所", None, 11),
+    ("250", "設楽ダム工事事務所", None, 4),
+    ("260", "飯田国道事務所", None, 3),
+]
+SURNAMES = [
+    "佐藤",
+    "鈴木",
+    "高橋",
+    "田中",
+    "伊藤",
+    "渡辺",
+    "山本",
+    "中村",
+    "小林",
+    "加藤",
+    "吉田",
+    "山田",
+    "佐々木",
+    "山口",
+    "松本",
+    "井上",
+    "木村",
+    "林",
+    "清水",
+    "山崎",
+]
+GIVEN = [
+    "翔太",
+    "美咲",
+    "大輔",
+    "陽子",
+    "健一",
+    "彩",
+    "直樹",
+    "由美",
+    "拓也",
+    "恵",
+    "誠",
+    "真由美",
+    "亮",
+    "香織",
+    "浩",
+    "麻衣",
+    "聡",
+    "裕子",
+    "隆",
+    "愛",
+]
+
+# What each demo employee has done so far, with weights: some have not even
+# read the explanation, some read it and stopped, some changed their minds.
+STORIES = [
+    ((), 22),
+    (("ack",), 18),
+    (("ack", Choice.OPT_OUT), 28),
+    (("ack", Choice.UNDECIDED), 14),
+    (("ack", Choice.OPT_IN), 9),
+    (("ack", Choice.UNDECIDED, Choice.OPT_OUT), 5),
+    (("ack", Choice.OPT_IN, Choice.OPT_OUT), 3),
+    (("ack", Choice.UNDECIDED, Choice.OPT_IN), 1),
+]
+
+
+class Command(BaseCommand):
+    help = (
+        "Create the demo organisation (a regional bureau, offices of realistic size, "
+        "employees, one HR officer, one union auditor, one administrator) and a spread "
+        "of decisions made through the same service as the web form, marked as demo "
+        "events. Idempotent: people already present are left alone. Refused unless "
+        "DEBUG is on, because it records decisions on people's behalf."
+    )
+
+    def handle(self, *args, **options):
+        if not settings.DEBUG:
+            raise CommandError("seed_demo records decisions for demo people and only runs with DEBUG on.")
+        version = ExplanationVersion.current()
+        if version is None:
+            raise CommandError("No explanation is published; run migrate first.")
+        password_hash = make_password(DEMO_PASSWORD)
+        rng = random.Random(20170515)
+        with transaction.atomic():
+            offices = self._offices()
+            created = 0
+            number = 0
+            for code, _name, _parent, headcount in OFFICES:
+                for _ in range(headcount):
+                    number += 1
+                    employee_number = f"D{number:05d}"
+                    if Employee.objects.filter(employee_number=employee_number).exists():
+                        continue
+                    employee = services.provision_employee(
+                        email=f"staff{number:03d}@{DOMAIN}",
+                        display_name=f"{SURNAMES[number % len(SURNAMES)]} {GIVEN[(number * 7) % len(GIVEN)]}",
+                        employee_number=employee_number,
+                        office=offices[code],
+                        password_hash=password_hash,
+                    )
+                    self._act(employee, version, rng)
+                    created += 1
+            self._special_accounts(offices, password_hash)
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready ({created} employees created)."))
+        self.stdout.write(
+            f"Sign in at /accounts/login/ with password {DEMO_PASSWORD!r}:\n"
+            f"  employee       staff001@{DOMAIN} … staff{number:03d}@{DOMAIN}\n"
+            f"  HR             hr@{DOMAIN}     (asked to set up TOTP first)\n"
+            f"  union auditor  union@{DOMAIN}  (asked to set up TOTP first)\n"
+            f"  administrator  admin@{DOMAIN}  (asked to set up TOTP first)"
+        )
+
+    def _offices(self):
+        offices = {}
+        for code, name, parent, _headcount in OFFICES:
+            offices[code], _ = Office.objects.update_or_create(
+                code=code, defaults={"name": name, "parent": offices.get(parent)}
+            )
+        return offices
+
+    def _act(self, employee, version, rng):
+        steps = rng.choices([s for s, _ in STORIES], weights=[w for _, w in STORIES])[0]
+        for step in steps:
+            if step == "ack":
+                services.acknowledge_explanation(user=employee.user, version=version, demo=True)
+            else:
+                services.record_decision(
+                    user=employee.user, choice=step, channel="demo-seed", sign_in_method="demo", demo=True
+                )
+
+    def _special_accounts(self, offices, password_hash):
+        specials = [("hr", "人事 花子", "D90001", "110"), ("union", "組合 一郎", "D90002", "200")]
+        for role, name, employee_number, office in specials:
+            employee = services.provision_employee(
+                email=f"{role}@{DOMAIN}",
+                display_name=name,
+                employee_number=employee_number,
+                office=offices[office],
+                password_hash=password_hash,
+            )
+            RoleGrant.objects.get_or_create(user=employee.user, role=role)
+        User = get_user_model()
+        admin, created = User.objects.get_or_create(
+            username=f"admin@{DOMAIN}",
+            defaults={"email": f"admin@{DOMAIN}", "is_staff": True, "is_superuser": True},
+        )
+        if created:
+            admin.password = password_hash
+            admin.save()
+            EmailAddress.objects.create(user=admin, email=admin.email, verified=True, primary=True)

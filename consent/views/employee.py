@@ -1,0 +1,145 @@
+"""The employee's path: home, explanation, decision, history, receipts."""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from consent import services
+from consent.access import employee_required, has_role, own_decision_or_404, own_employee, sign_in_method
+from consent.forms import AcknowledgeForm, DecisionForm
+from consent.models import ExplanationVersion
+from consent.receipts import receipt_data
+
+HISTORY_PAGE_SIZE = 20
+
+
+@require_GET
+def home(request):
+    if not request.user.is_authenticated:
+        return render(request, "consent/welcome.html", {"explanation": ExplanationVersion.current()})
+    context = {"explanation": ExplanationVersion.current()}
+    if has_role(request.user, "employee"):
+        employee = own_employee(request)
+        context.update(
+            employee=employee,
+            acknowledgement=services.current_acknowledgement(employee),
+            latest=employee.decisions.order_by("-audit_seq").first(),
+        )
+    return render(request, "consent/home.html", context)
+
+
+@require_GET
+@employee_required
+def explanation(request):
+    version = ExplanationVersion.current()
+    if version is None:
+        return render(request, "consent/no_explanation.html", status=503)
+    employee = own_employee(request)
+    # One "viewed" event per version per session: a reload is not a new reading.
+    seen_key = f"explanation_viewed_{version.number}"
+    if not request.session.get(seen_key):
+        services.record_explanation_viewed(user=request.user, version=version)
+        request.session[seen_key] = True
+    context = {
+        "version": version,
+        "acknowledgement": services.current_acknowledgement(employee),
+        "form": AcknowledgeForm(initial={"version": version.number}),
+    }
+    return render(request, "consent/explanation.html", context)
+
+
+@require_POST
+@employee_required
+def acknowledge(request):
+    version = ExplanationVersion.current()
+    form = AcknowledgeForm(request.POST)
+    if version is None:
+        return redirect("explanation")
+    if form.is_valid() and form.cleaned_data["version"] != version.number:
+        messages.warning(
+            request, _("The explanation was updated while you were reading. Please read the new version.")
+        )
+        return redirect("explanation")
+    if not form.is_valid():
+        employee = own_employee(request)
+        context = {
+            "version": version,
+            "acknowledgement": services.current_acknowledgement(employee),
+            "form": form,
+        }
+        return render(request, "consent/explanation.html", context, status=400)
+    services.acknowledge_explanation(user=request.user, version=version)
+    messages.success(request, _("Thank you. You can now record your decision, or come back later."))
+    return redirect("decision")
+
+
+@require_http_methods(["GET", "POST"])
+@employee_required
+def decision(request):
+    employee = own_employee(request)
+    acknowledgement = services.current_acknowledgement(employee)
+    if acknowledgement is None:
+        messages.info(
+            request,
+            _(
+                "Please read the explanation and confirm it first. "
+                "It tells you that this choice is voluntary."
+            ),
+        )
+        return redirect("explanation")
+    latest = employee.decisions.order_by("-audit_seq").first()
+    form = DecisionForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            recorded = services.record_decision(
+                user=request.user,
+                choice=form.cleaned_data["choice"],
+                comment=form.cleaned_data["comment"],
+                channel="web",
+                sign_in_method=sign_in_method(request),
+            )
+        except services.NotAcknowledged:
+            messages.info(request, _("The explanation was updated. Please read it and confirm it again."))
+            return redirect("explanation")
+        except services.NoChange:
+            messages.info(
+                request, _("This choice is already your current decision, so nothing new was recorded.")
+            )
+            return redirect("history")
+        messages.success(request, _("Your decision was recorded. This is your receipt."))
+        return redirect("receipt", receipt_id=recorded.receipt_id)
+    status = 400 if request.method == "POST" else 200
+    context = {"form": form, "latest": latest, "acknowledgement": acknowledgement}
+    return render(request, "consent/decision.html", context, status=status)
+
+
+@require_GET
+@employee_required
+def history(request):
+    employee = own_employee(request)
+    decisions = employee.decisions.select_related("explanation_version").order_by("audit_seq")
+    page = Paginator(decisions, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "consent/history.html", {"page": page, "employee": employee})
+
+
+@require_GET
+@employee_required
+def receipt(request, receipt_id):
+    decision = own_decision_or_404(request, receipt_id)
+    return render(
+        request, "consent/receipt.html", {"decision": decision, "data": receipt_data(request, decision)}
+    )
+
+
+@require_GET
+@employee_required
+def receipt_json(request, receipt_id):
+    decision = own_decision_or_404(request, receipt_id)
+    response = JsonResponse(
+        receipt_data(request, decision), json_dumps_params={"ensure_ascii": False, "indent": 2}
+    )
+    response["Content-Disposition"] = f'inline; filename="receipt-{decision.receipt_id}.json"'
+    return response

@@ -1,0 +1,233 @@
+"""The chain in the database: append-only, verifiable, exportable."""
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+from unittest import mock
+
+import pytest
+from django.core.management import call_command
+from django.db import DatabaseError, connection, transaction
+
+from consent import audit, chain
+from consent.models import Acknowledgement, AuditEvent, Choice, Decision
+from tests.conftest import acknowledge, decide
+
+ROOT = Path(__file__).resolve().parents[1]
+GUARDED = [AuditEvent, Decision, Acknowledgement]
+
+
+@pytest.fixture
+def history(alice, bob):
+    """A few events: acknowledgements and decisions of two people."""
+    for person in (alice, bob):
+        acknowledge(person)
+    decide(alice, Choice.OPT_IN)
+    decide(bob, Choice.UNDECIDED)
+    decide(alice, Choice.OPT_OUT)
+    return AuditEvent.objects.count()
+
+
+def run_verify(*checkpoints):
+    """verify_audit's exit code and its combined output."""
+    from io import StringIO
+
+    out, err = StringIO(), StringIO()
+    args = [arg for cp in checkpoints for arg in ("--checkpoint", cp)]
+    try:
+        call_command("verify_audit", *args, stdout=out, stderr=err)
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code
+    return code, out.getvalue() + err.getvalue()
+
+
+def disable_triggers():
+    """Tamper as an attacker with database access would; the test transaction undoes it."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE consent_auditevent DISABLE TRIGGER USER")
+        else:
+            cursor.execute("DROP TRIGGER consent_auditevent_no_update")
+            cursor.execute("DROP TRIGGER consent_auditevent_no_delete")
+
+
+def test_the_chain_starts_with_explanation_v1(db):
+    first = AuditEvent.objects.get(seq=1)
+    assert first.kind == "explanation.published"
+    assert first.prev_hash == chain.GENESIS.hex()
+    assert json.loads(first.body)["payload"]["version"] == 1
+
+
+def test_events_are_contiguous_and_linked(history):
+    events = list(AuditEvent.objects.order_by("seq"))
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    for before, after in zip(events, events[1:], strict=False):
+        assert after.prev_hash == before.entry_hash
+    assert audit.verify_database().ok
+
+
+def test_append_refuses_to_run_outside_a_transaction(db):
+    with mock.patch.object(connection, "in_atomic_block", False), pytest.raises(RuntimeError):
+        audit.append("test.event", actor="system")
+
+
+@pytest.mark.parametrize("model", GUARDED, ids=lambda m: m.__name__)
+def test_update_is_refused_by_the_database(history, model):
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {model._meta.db_table} SET audit_seq = audit_seq"
+            if model is not AuditEvent
+            else "UPDATE consent_auditevent SET kind = 'edited'"
+        )
+    assert not AuditEvent.objects.filter(kind="edited").exists()
+
+
+@pytest.mark.parametrize("model", GUARDED, ids=lambda m: m.__name__)
+def test_delete_is_refused_by_the_database(history, model):
+    count = model.objects.count()
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {model._meta.db_table}")
+    assert model.objects.count() == count
+
+
+@pytest.mark.parametrize("model", GUARDED, ids=lambda m: m.__name__)
+def test_truncate_is_refused_on_postgresql(history, model):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has no TRUNCATE; DELETE is covered above")
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {model._meta.db_table} CASCADE")
+    assert model.objects.exists()
+
+
+def test_the_orm_cannot_edit_an_event_either(history):
+    event = AuditEvent.objects.get(seq=2)
+    event.kind = "edited"
+    with pytest.raises(DatabaseError), transaction.atomic():
+        event.save()
+
+
+def test_verify_audit_reports_count_and_head(history):
+    head = AuditEvent.objects.order_by("-seq").first()
+    code, output = run_verify(
+        f"{head.seq}:{head.entry_hash}", f"1:{AuditEvent.objects.get(seq=1).entry_hash}"
+    )
+    assert code == 0
+    assert f"OK: {history} events, head seq {head.seq} entry_hash {head.entry_hash}" in output
+
+
+def test_an_edited_body_is_named(history):
+    disable_triggers()
+    event = AuditEvent.objects.get(seq=4)
+    AuditEvent.objects.filter(pk=event.pk).update(body=event.body.replace("opt_in", "opt_out"))
+    code, output = run_verify()
+    assert code == 1
+    assert "FAILED at seq 4: edited" in output
+
+
+def test_an_edited_body_with_rehashed_row_breaks_the_next_link(history):
+    disable_triggers()
+    event = AuditEvent.objects.get(seq=4)
+    body = event.body.replace("opt_in", "opt_out").encode()
+    leaf = chain.leaf_hash(body)
+    entry = chain.entry_hash(bytes.fromhex(event.prev_hash), leaf)
+    AuditEvent.objects.filter(pk=event.pk).update(
+        body=body.decode(), leaf_hash=leaf.hex(), entry_hash=entry.hex()
+    )
+    code, output = run_verify()
+    assert code == 1
+    assert "FAILED at seq 5: broken-link" in output
+
+
+def test_a_deleted_row_is_named(history):
+    disable_triggers()
+    AuditEvent.objects.filter(seq=3).delete()
+    code, output = run_verify()
+    assert code == 1
+    assert "FAILED at seq 3: gap" in output
+
+
+def test_a_reordered_row_is_named(history):
+    """Swap the contents of two rows, as if the log had been re-sorted."""
+    disable_triggers()
+    first, second = AuditEvent.objects.get(seq=3), AuditEvent.objects.get(seq=4)
+    fields = ["seq", "body", "leaf_hash", "prev_hash", "entry_hash", "kind", "subject", "occurred_at"]
+    with connection.cursor() as cursor:
+        # Park the unique columns first so the swap never collides.
+        cursor.execute(
+            "UPDATE consent_auditevent SET seq = seq + 1000000, prev_hash = 'p' || substr(prev_hash, 2), "
+            "entry_hash = 'e' || substr(entry_hash, 2) WHERE seq IN (3, 4)"
+        )
+    for row, source in ((first, second), (second, first)):
+        AuditEvent.objects.filter(pk=row.pk).update(**{f: getattr(source, f) for f in fields})
+    code, output = run_verify()
+    assert code == 1
+    assert "FAILED at seq 3: reordered" in output or "FAILED at seq 3: gap" in output
+
+
+def test_a_tail_cut_below_a_checkpoint_is_named(history):
+    head = AuditEvent.objects.order_by("-seq").first()
+    checkpoint = f"{head.seq}:{head.entry_hash}"
+    disable_triggers()
+    AuditEvent.objects.filter(seq__gte=head.seq - 1).delete()
+    code, output = run_verify(checkpoint)
+    assert code == 1
+    assert f"FAILED at seq {head.seq - 1}: truncated" in output
+
+
+def test_a_rewritten_chain_fails_an_earlier_checkpoint(history):
+    head = AuditEvent.objects.order_by("-seq").first()
+    code, _ = run_verify(f"{head.seq}:{'0' * 64}")
+    assert code == 1
+
+
+def test_a_malformed_checkpoint_is_a_usage_error(db):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError):
+        call_command("verify_audit", "--checkpoint", "not-a-checkpoint")
+
+
+def test_the_export_verifies_with_only_the_standard_library(history, tmp_path):
+    path = tmp_path / "audit.jsonl"
+    call_command("export_audit", "--output", str(path), stdout=io.StringIO())
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == history
+    assert json.loads(lines[0])["seq"] == 1
+    head = AuditEvent.objects.order_by("-seq").first()
+    no_django = subprocess.run([sys.executable, "-S", "-c", "import django"], capture_output=True)
+    assert no_django.returncode != 0
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-S",
+            "-m",
+            "consent.chain",
+            str(path),
+            "--checkpoint",
+            f"{head.seq}:{head.entry_hash}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"OK: {history} events" in result.stdout
+    lines[2] = lines[2].replace("explanation.acknowledged", "explanation.forged")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-S", "-m", "consent.chain", str(path)], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert "FAILED at seq 3" in result.stdout
+
+
+def test_bodies_carry_pseudonyms_never_names_or_numbers(history, alice, bob):
+    for body in AuditEvent.objects.values_list("body", flat=True):
+        for person in (alice, bob):
+            assert person.display_name not in body
+            assert person.employee_number not in body
+            assert person.user.email not in body

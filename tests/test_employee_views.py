@@ -1,0 +1,255 @@
+"""The employee's pages: happy paths, refusals, and who may see what."""
+
+import json
+
+import pytest
+from django.urls import reverse
+
+from consent.models import AuditEvent, Choice, Decision
+from tests.conftest import acknowledge, decide
+
+PAGES = ["home", "explanation", "decision", "history"]
+
+
+def test_anonymous_home_states_voluntary_first(client, db):
+    response = client.get("/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "任意" in html
+    assert reverse("account_login") in html
+
+
+@pytest.mark.parametrize(
+    "path", ["/explanation/", "/decision/", "/history/", "/receipts/abc/", "/receipts/abc.json"]
+)
+def test_anonymous_is_sent_to_sign_in(client, db, path):
+    response = client.get(path)
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("account_login"))
+
+
+@pytest.mark.parametrize("path", ["/explanation/", "/decision/", "/history/"])
+def test_an_account_without_an_employee_record_is_forbidden(client, django_user_model, path):
+    user = django_user_model.objects.create_user("nobody", "nobody@example.jp", "x")
+    client.force_login(user)
+    assert client.get(path).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "path,method",
+    [
+        ("/", "post"),
+        ("/explanation/", "post"),
+        ("/explanation/acknowledge/", "get"),
+        ("/history/", "post"),
+        ("/decision/", "put"),
+    ],
+)
+def test_wrong_method_is_405(alice_client, path, method):
+    assert getattr(alice_client, method)(path).status_code == 405
+
+
+def test_home_shows_status_and_leads_to_the_explanation(alice_client):
+    html = alice_client.get("/").content.decode()
+    assert "決定はまだ記録されていません" in html
+    assert reverse("explanation") in html
+
+
+def test_viewing_the_explanation_is_recorded_once_per_session(alice_client, alice, version1):
+    response = alice_client.get("/explanation/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    for phrase in [
+        "任意",
+        "強制はできない",
+        "不利益",
+        "有効期限まで",
+        "いつでも変更・撤回",
+        "9.0%",
+        "約1割",
+        "マスキングカード",
+        "10年",
+        "千円程度",
+        "個人番号（12桁）",
+        "労働組合",
+    ]:
+        assert phrase in html, phrase
+    # The acknowledgement box is never ticked in advance.
+    assert 'name="understood"' in html and "checked" not in html.split('name="understood"')[1].split(">")[0]
+    alice_client.get("/explanation/")
+    events = AuditEvent.objects.filter(kind="explanation.viewed", subject=alice.pseudonym)
+    assert events.count() == 1
+    assert json.loads(events.get().body)["payload"]["version"] == 1
+
+
+def test_the_explanation_is_in_english_when_chosen(alice_client):
+    alice_client.post("/i18n/setlang/", {"language": "en", "next": "/explanation/"})
+    html = alice_client.get("/explanation/").content.decode()
+    assert 'lang="en"' in html
+    assert "this is voluntary" in html and "cannot be made compulsory" in html
+
+
+def test_acknowledging_records_an_event_and_opens_the_decision(alice_client, alice, version1):
+    response = alice_client.post("/explanation/acknowledge/", {"version": 1, "understood": "on"})
+    assert response.status_code == 302 and response.url == reverse("decision")
+    event = AuditEvent.objects.get(kind="explanation.acknowledged")
+    assert event.subject == alice.pseudonym
+    assert alice_client.get("/decision/").status_code == 200
+
+
+def test_acknowledging_without_the_tick_is_refused_and_changes_nothing(alice_client, alice):
+    count = AuditEvent.objects.count()
+    response = alice_client.post("/explanation/acknowledge/", {"version": 1})
+    assert response.status_code == 400
+    assert "チェックを入れて" in response.content.decode()
+    assert AuditEvent.objects.count() == count
+    assert not alice.acknowledgements.exists()
+
+
+def test_acknowledging_a_superseded_version_is_refused(alice_client, alice):
+    from consent import services
+    from consent.explanation_text import shipped_version
+
+    services.publish_explanation(actor="system", number=2, fields=shipped_version(1))
+    response = alice_client.post("/explanation/acknowledge/", {"version": 1, "understood": "on"})
+    assert response.status_code == 302 and response.url == reverse("explanation")
+    assert not alice.acknowledgements.exists()
+
+
+def test_the_decision_page_sends_the_unacknowledged_to_the_explanation(alice_client):
+    response = alice_client.get("/decision/")
+    assert response.status_code == 302 and response.url == reverse("explanation")
+
+
+def test_a_crafted_decision_post_without_acknowledgement_changes_nothing(alice_client, alice):
+    count = AuditEvent.objects.count()
+    response = alice_client.post("/decision/", {"choice": "opt_in"})
+    assert response.status_code == 302 and response.url == reverse("explanation")
+    assert not Decision.objects.exists()
+    assert AuditEvent.objects.count() == count
+    alice.refresh_from_db()
+    assert alice.current_choice == ""
+
+
+def test_a_stale_acknowledgement_is_refused_after_a_new_version(alice_client, alice):
+    from consent import services
+    from consent.explanation_text import shipped_version
+
+    acknowledge(alice)
+    services.publish_explanation(actor="system", number=2, fields=shipped_version(1))
+    response = alice_client.post("/decision/", {"choice": "opt_out"})
+    assert response.status_code == 302 and response.url == reverse("explanation")
+    assert not Decision.objects.exists()
+
+
+def test_the_decision_form_offers_three_equal_unselected_choices(alice_client, alice):
+    acknowledge(alice)
+    html = alice_client.get("/decision/").content.decode()
+    radios = [part.split(">")[0] for part in html.split('type="radio"')[1:]]
+    assert len(radios) == 3
+    assert all("checked" not in radio for radio in radios)
+    for value in ("opt_in", "opt_out", "undecided"):
+        assert f'value="{value}"' in html
+    assert html.count('class="choice"') == 3
+
+
+def test_recording_a_decision_shows_the_receipt(alice_client, alice):
+    acknowledge(alice)
+    response = alice_client.post("/decision/", {"choice": "opt_out", "comment": ""}, follow=True)
+    decision = Decision.objects.get()
+    assert response.redirect_chain[-1][0] == reverse("receipt", args=[decision.receipt_id])
+    html = response.content.decode()
+    assert "記録しました" in html
+    assert decision.entry_hash in html and str(decision.audit_seq) in html
+    event = AuditEvent.objects.get(seq=decision.audit_seq)
+    assert event.kind == "decision.recorded"
+    assert json.loads(event.body)["payload"]["channel"] == "web"
+
+
+def test_a_double_submission_records_one_decision(alice_client, alice):
+    acknowledge(alice)
+    alice_client.post("/decision/", {"choice": "opt_in"})
+    response = alice_client.post("/decision/", {"choice": "opt_in"}, follow=True)
+    assert Decision.objects.count() == 1
+    assert "すでに" in response.content.decode()
+
+
+def test_withdrawing_takes_the_same_single_step(alice_client, alice):
+    acknowledge(alice)
+    alice_client.post("/decision/", {"choice": "opt_in"})
+    alice_client.post("/decision/", {"choice": "opt_out"})
+    assert list(alice.decisions.values_list("choice", flat=True)) == ["opt_in", "opt_out"]
+
+
+@pytest.mark.parametrize(
+    "data,message",
+    [
+        ({}, "3つの選択肢"),
+        ({"choice": "forced"}, "3つの選択肢"),
+        ({"choice": "opt_out", "comment": "番号 123456789018"}, "マイナンバー"),
+        ({"choice": "opt_out", "comment": "あ" * 1001}, "長すぎ"),
+    ],
+)
+def test_bad_decision_input_gets_a_japanese_message_and_changes_nothing(alice_client, alice, data, message):
+    acknowledge(alice)
+    count = AuditEvent.objects.count()
+    response = alice_client.post("/decision/", data)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert AuditEvent.objects.count() == count
+    assert not Decision.objects.exists()
+
+
+def test_history_lists_decisions_oldest_first(alice_client, alice, django_assert_max_num_queries):
+    acknowledge(alice)
+    for choice in (Choice.UNDECIDED, Choice.OPT_IN, Choice.OPT_OUT):
+        decide(alice, choice)
+    with django_assert_max_num_queries(12):
+        html = alice_client.get("/history/").content.decode()
+    positions = [html.index(label) for label in ("まだ決めていない", "一体化する（", "一体化しない（")]
+    assert positions == sorted(positions)
+
+
+def test_history_is_paginated(alice_client, alice):
+    acknowledge(alice)
+    for i in range(21):
+        decide(alice, [Choice.OPT_IN, Choice.OPT_OUT][i % 2])
+    first = alice_client.get("/history/").content.decode()
+    second = alice_client.get("/history/?page=2").content.decode()
+    assert first.count("/receipts/") // 2 == 20
+    assert second.count("/receipts/") // 2 == 1
+    assert alice_client.get("/history/?page=999").status_code == 200
+
+
+def test_history_is_empty_before_any_decision(alice_client):
+    assert "まだ何も記録していません" in alice_client.get("/history/").content.decode()
+
+
+def test_the_json_receipt_carries_what_an_employee_needs(alice_client, alice):
+    acknowledge(alice)
+    decision = decide(alice, Choice.OPT_IN)
+    response = alice_client.get(f"/receipts/{decision.receipt_id}.json")
+    assert response.status_code == 200
+    data = response.json()
+    assert data["receipt_id"] == decision.receipt_id
+    assert data["choice"] == "opt_in"
+    assert data["audit"] == {"seq": decision.audit_seq, "entry_hash": decision.entry_hash}
+    assert data["explanation"]["version"] == 1 and len(data["explanation"]["content_hash"]) == 64
+    assert data["pseudonym"] == alice.pseudonym
+    assert "/decision/" in data["how_to_withdraw"]
+    assert decision.entry_hash in data["how_to_verify"]
+
+
+def test_someone_elses_receipt_is_404(alice_client, bob):
+    acknowledge(bob)
+    decision = decide(bob, Choice.OPT_OUT)
+    assert alice_client.get(f"/receipts/{decision.receipt_id}/").status_code == 404
+    assert alice_client.get(f"/receipts/{decision.receipt_id}.json").status_code == 404
+    assert alice_client.get("/receipts/does-not-exist/").status_code == 404
+
+
+def test_receipt_ids_are_unguessable(alice):
+    acknowledge(alice)
+    ids = {decide(alice, [Choice.OPT_IN, Choice.OPT_OUT][i % 2]).receipt_id for i in range(20)}
+    assert len(ids) == 20
+    assert all(len(receipt_id) >= 24 for receipt_id in ids)

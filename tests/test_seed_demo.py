@@ -1,0 +1,38 @@
+"""seed_demo: a realistic demo organisation, made through the services, only in DEBUG."""
+
+import json
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from consent.models import AuditEvent, Decision, Employee, Office
+
+
+def test_it_refuses_to_run_without_debug(db, settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG"):
+        call_command("seed_demo")
+    assert not Employee.objects.exists()
+
+
+def test_it_builds_a_realistic_spread_and_is_idempotent(db, settings, capsys):
+    settings.DEBUG = True
+    call_command("seed_demo")
+    employees = Employee.objects.count()
+    events = AuditEvent.objects.count()
+    assert employees > 100
+    assert Office.objects.filter(employee__isnull=False).distinct().count() >= 8
+    small = [o for o in Office.objects.all() if 0 < o.employee_set.count() < 5]
+    assert small, "some offices are below the suppression threshold"
+    unread = Employee.objects.filter(acknowledgements__isnull=True, user__role_grants__isnull=True).count()
+    undecided = Employee.objects.filter(current_choice="undecided").count()
+    withdrawn = Decision.objects.filter(previous_choice="opt_in").count()
+    assert unread and undecided and withdrawn
+    for body in AuditEvent.objects.filter(kind="decision.recorded").values_list("body", flat=True):
+        payload = json.loads(body)["payload"]
+        assert payload["demo"] is True and payload["channel"] == "demo-seed"
+    assert "hr@demo.example.jp" in capsys.readouterr().out
+    call_command("seed_demo")
+    assert Employee.objects.count() == employees
+    assert AuditEvent.objects.count() == events
