@@ -1,95 +1,133 @@
-"""The consent ledger's audit chain, checkable with nothing but Python.
+"""The consent ledger's audit chain, and a verifier for it that needs only Python.
 
-This file is the whole verifier: it imports only the standard library, so
-the union can run it on its own laptop against an export of the chain::
+This one file is the whole verifier. It uses nothing but Python's standard
+library, so the union can copy it to a laptop and check an export of the
+chain without installing anything::
 
-    python3 chain.py audit.jsonl --checkpoint 120:3f5a…
+    python3 chain.py audit.jsonl
+    python3 chain.py audit.jsonl --checkpoint 120:3f5a...
+    python3 chain.py audit.jsonl --checkpoints-file our-checkpoints.txt
 
-Format. An export has one JSON object per line::
+(Inside the project it runs as ``python -m consent.chain``.)
 
-    {"seq": 7, "body": "<canonical JSON text>", "leaf_hash": "<hex>",
-     "prev_hash": "<hex>", "entry_hash": "<hex>"}
+What an export looks like
+-------------------------
+A text file (UTF-8) with one event per line. Each line is a JSON object::
 
-``body`` is the event exactly as hashed: RFC 8785 canonical JSON of
-``{"v", "seq", "kind", "occurred_at", "actor", "subject", "payload"}``.
-``leaf_hash = SHA-256(0x00 || body)`` and
-``entry_hash = SHA-256(0x02 || prev_hash || leaf_hash)``, where
-``prev_hash`` is the previous event's ``entry_hash`` (32 zero bytes for the
-first). Changing, removing or reordering any event changes every entry
-hash after it, so a checkpoint (``seq:entry_hash``) saved earlier by
-someone else no longer matches.
+    {"body":"...","entry_hash":"...","leaf_hash":"...","prev_hash":"...","seq":7}
 
-Exit codes: 0 intact, 1 the first problem found (printed with its seq and
-reason), 2 bad arguments or an unreadable file.
+- ``seq`` numbers the events 1, 2, 3 ... with no gaps, in the order they
+  were recorded.
+- ``body`` is the event itself, exactly as it was hashed: a JSON object with
+  ``v`` (format version, 1), ``seq``, ``kind`` (what happened),
+  ``occurred_at`` (UTC time), ``actor`` and ``subject`` (pseudonyms, never
+  names) and ``payload`` (details). It is written in the canonical form of
+  RFC 8785, so the same event always gives the same bytes.
+- ``leaf_hash`` is SHA-256 of one zero byte followed by the body's UTF-8
+  bytes.
+- ``prev_hash`` is the ``entry_hash`` of the event before (32 zero bytes,
+  i.e. 64 zeros in hex, for the first event).
+- ``entry_hash`` is SHA-256 of the byte 0x02, then ``prev_hash``, then
+  ``leaf_hash`` (the raw 32-byte values, not their hex text).
+
+Hashes are written as 64 lowercase hexadecimal digits.
+
+Why this shows tampering
+------------------------
+Each ``entry_hash`` depends on the body of its own event and on every event
+before it. Changing, deleting, inserting or reordering any event therefore
+breaks the check at that point. Someone who controls the database could
+rewrite the whole chain from the changed event onwards, which is why you
+keep checkpoints: the ``seq`` and ``entry_hash`` of the last event
+(``seq:entry_hash``, printed after a successful check and shown on every
+employee's receipt). A later export must still contain that exact
+``entry_hash`` at that ``seq``; a rewritten history cannot.
+
+What the verifier prints
+------------------------
+``OK: N events, head seq N entry_hash HASH`` when everything checks out
+(exit code 0). Otherwise ``FAILED at seq N: REASON`` for the first problem
+found (exit code 1), where REASON starts with one of:
+
+- ``edited``: the event's body does not match its hash (or names another seq);
+- ``gap``: an event is missing;
+- ``reordered``: events are out of order or repeated;
+- ``broken-link``: an event does not follow on from the one before it;
+- ``checkpoint-mismatch``: the event at a checkpoint's seq has another hash;
+- ``truncated``: the chain ends before a checkpoint's seq.
+
+A file that is not UTF-8 JSON Lines also fails (exit code 1). Bad
+arguments or a file that cannot be opened give exit code 2.
+
+Written for Python 3.8 or newer.
 """
+
+from __future__ import annotations
 
 import argparse
 import hashlib
 import json
+import re
 import sys
 from dataclasses import dataclass
 
 GENESIS = bytes(32)
 BODY_VERSION = 1
 
+# Beyond this, RFC 8785 would write the IEEE 754 double nearest the integer,
+# which is not the integer; refusing keeps bodies exact.
+_MAX_SAFE_INT = 2**53 - 1
 
-def _escape(text):
-    out = []
-    for char in text:
-        code = ord(char)
-        if char == '"':
-            out.append('\\"')
-        elif char == "\\":
-            out.append("\\\\")
-        elif char == "\b":
-            out.append("\\b")
-        elif char == "\f":
-            out.append("\\f")
-        elif char == "\n":
-            out.append("\\n")
-        elif char == "\r":
-            out.append("\\r")
-        elif char == "\t":
-            out.append("\\t")
-        elif code < 0x20:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(char)
-    return '"' + "".join(out) + '"'
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_CHECKPOINT_SEQ = re.compile(r"[0-9]+")
 
 
-def _utf16_key(text):
-    return text.encode("utf-16-be")
+def _utf16_order(key):
+    # RFC 8785 sorts keys by UTF-16 code units; big-endian bytes compare the same way.
+    return key.encode("utf-16-be", "surrogatepass")
 
 
 def _serialise(value):
+    # Bool before int: True is an int in Python but must stay JSON true.
     if value is None:
         return "null"
     if value is True:
         return "true"
     if value is False:
         return "false"
-    if isinstance(value, int):
-        return str(value)
     if isinstance(value, str):
-        return _escape(value)
+        # Python's escaping with ensure_ascii=False is exactly RFC 8785's:
+        # the short escapes, \u00xx in lowercase for other controls, the rest as is.
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, int):
+        if abs(value) > _MAX_SAFE_INT:
+            raise ValueError(f"integer {value} is outside the range JSON numbers hold exactly (2**53 - 1)")
+        return int.__repr__(value)
     if isinstance(value, (list, tuple)):
         return "[" + ",".join(_serialise(item) for item in value) + "]"
     if isinstance(value, dict):
-        if not all(isinstance(key, str) for key in value):
-            raise TypeError("object keys must be strings")
-        keys = sorted(value, key=_utf16_key)
-        return "{" + ",".join(_escape(k) + ":" + _serialise(value[k]) for k in keys) + "}"
-    # Floats are refused: their canonical form is subtle and payloads never need one.
-    raise TypeError(f"{type(value).__name__} is not allowed in a chain body")
+        for key in value:
+            if not isinstance(key, str):
+                raise TypeError(f"object keys must be strings, not {type(key).__name__}")
+        keys = sorted(value, key=_utf16_order)
+        return "{" + ",".join(_serialise(key) + ":" + _serialise(value[key]) for key in keys) + "}"
+    # Floats end here too: their canonical form is subtle, and payloads keep to integers.
+    raise TypeError(f"{type(value).__name__} is not allowed in canonical JSON here")
 
 
-def canonical_json(obj):
-    """RFC 8785 canonical JSON (for strings, integers, booleans, null, lists, objects)."""
-    return _serialise(obj).encode("utf-8")
+def canonical_json(obj) -> bytes:
+    """RFC 8785 canonical JSON of dicts, lists, strings, integers, booleans and None."""
+    text = _serialise(obj)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("text must be valid Unicode (it contains a lone surrogate)") from None
 
 
-def make_body(*, seq, kind, occurred_at, actor, subject, payload):
+def make_body(
+    *, seq: int, kind: str, occurred_at: str, actor: str | None, subject: str | None, payload: dict
+) -> bytes:
+    """The exact bytes hashed for one event."""
     return canonical_json(
         {
             "v": BODY_VERSION,
@@ -103,15 +141,16 @@ def make_body(*, seq, kind, occurred_at, actor, subject, payload):
     )
 
 
-def leaf_hash(body):
+def leaf_hash(body: bytes) -> bytes:
     return hashlib.sha256(b"\x00" + body).digest()
 
 
-def entry_hash(prev_hash, leaf):
+def entry_hash(prev_hash: bytes, leaf: bytes) -> bytes:
     return hashlib.sha256(b"\x02" + prev_hash + leaf).digest()
 
 
-def export_line(*, seq, body, leaf_hash, prev_hash, entry_hash):
+def export_line(*, seq: int, body: bytes, leaf_hash: bytes, prev_hash: bytes, entry_hash: bytes) -> str:
+    """One line of an export, without its newline."""
     return canonical_json(
         {
             "seq": seq,
@@ -124,39 +163,41 @@ def export_line(*, seq, body, leaf_hash, prev_hash, entry_hash):
 
 
 class ExportError(ValueError):
-    """An export file that is not JSON Lines of events."""
+    """The export is not JSON Lines of objects; the message names the line."""
 
 
 def read_export(lines):
+    """Yield each line's object, skipping blank lines; ExportError names a line that is not one."""
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             event = json.loads(line)
         except json.JSONDecodeError as error:
-            raise ExportError(f"line {number} is not JSON: {error.msg}") from None
+            problem = f"{error.msg} at column {error.colno}"
+            raise ExportError(f"line {number} is not valid JSON ({problem})") from None
         if not isinstance(event, dict):
             raise ExportError(f"line {number} is not a JSON object")
         yield event
 
 
-def parse_checkpoint(text):
-    """ "SEQ:HASH" as (seq, lowercase hex); ValueError with a readable message otherwise."""
-    seq_text, sep, digest = text.strip().partition(":")
+def parse_checkpoint(text: str) -> tuple[int, str]:
+    """``"SEQ:HASH"`` as ``(seq, lowercase hex hash)``."""
+    seq_text, colon, digest = text.strip().partition(":")
+    if not colon:
+        raise ValueError(f"checkpoint {text!r} should be SEQ:HASH, e.g. 120:3f5a... (no ':' found)")
+    if not _CHECKPOINT_SEQ.fullmatch(seq_text) or int(seq_text) < 1:
+        raise ValueError(f"checkpoint {text!r}: SEQ should be a whole number from 1 up")
     digest = digest.lower()
-    if (
-        not sep
-        or not seq_text.isdigit()
-        or int(seq_text) < 1
-        or len(digest) != 64
-        or any(c not in "0123456789abcdef" for c in digest)
-    ):
-        raise ValueError(f"a checkpoint is SEQ:HASH with a 64-digit hex hash, not {text!r}")
+    if not _HEX64.fullmatch(digest):
+        raise ValueError(f"checkpoint {text!r}: HASH should be 64 hexadecimal digits (0-9, a-f)")
     return int(seq_text), digest
 
 
 @dataclass(frozen=True)
 class Verification:
+    """The outcome. On failure, count and head_* describe the last event that checked out."""
+
     ok: bool
     count: int
     head_seq: int
@@ -165,18 +206,62 @@ class Verification:
     reason: str | None = None
 
 
-def _fromhex(value):
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_event(event, seq, prev):
+    """``(entry_hash, None)`` when the event follows on from ``prev``, else ``(None, reason)``."""
+    body_text = event.get("body")
+    if not isinstance(body_text, str):
+        return None, "edited: the event has no body"
     try:
-        return bytes.fromhex(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
+        body = body_text.encode("utf-8")
+    except UnicodeEncodeError:
+        return None, "edited: the body is not valid Unicode text"
+    leaf = leaf_hash(body)
+    # Hashes are compared as hex text, so only the exact form export_line writes passes.
+    if event.get("leaf_hash") != leaf.hex():
+        return None, "edited: the body does not match its leaf_hash"
+    try:
+        inner = json.loads(body_text)
+    except json.JSONDecodeError:
+        return None, "edited: the body is not JSON"
+    if not isinstance(inner, dict):
+        return None, "edited: the body is not a JSON object"
+    if not (_is_int(inner.get("v")) and inner["v"] == BODY_VERSION):
+        return None, f"edited: the body is not a version {BODY_VERSION} event"
+    if not (_is_int(inner.get("seq")) and inner["seq"] == seq):
+        return None, f"edited: the body does not say seq {seq}, where it is stored"
+    if event.get("prev_hash") != prev.hex():
+        return None, "broken-link: prev_hash is not the previous event's entry_hash"
+    entry = entry_hash(prev, leaf)
+    if event.get("entry_hash") != entry.hex():
+        return None, "broken-link: entry_hash does not follow from prev_hash and leaf_hash"
+    return entry, None
 
 
-def verify(events, checkpoints=()):
-    """Check a chain in stored order; stop at the first problem. Streams: constant memory."""
+def _out_of_place(expected, found, rest):
+    if found < expected:
+        return f"reordered: expected seq {expected} but found seq {found} again or out of order"
+    # Telling a missing event from a moved one means reading on, one event at a time.
+    for event in rest:
+        if isinstance(event, dict) and _is_int(event.get("seq")) and event["seq"] == expected:
+            return f"reordered: expected seq {expected} but found seq {found}; seq {expected} comes later"
+    return f"gap: expected seq {expected} but found seq {found}; seq {expected} is missing"
+
+
+def verify(events, checkpoints=()) -> Verification:
+    """Check events (export dicts, in stored order) and stop at the first problem.
+
+    Streams: memory does not grow with the number of events.
+    """
     pending = {}
     for seq, digest in checkpoints:
-        pending[int(seq)] = digest.lower()
+        seq, digest = parse_checkpoint(f"{seq}:{digest}")
+        # A set, so two different hashes claimed for one seq cannot both pass.
+        pending.setdefault(seq, set()).add(digest)
+    events = iter(events)
     expected = 1
     prev = GENESIS
     count = 0
@@ -186,86 +271,87 @@ def verify(events, checkpoints=()):
 
     for event in events:
         seq = event.get("seq")
-        if not isinstance(seq, int) or isinstance(seq, bool):
-            return failed(expected, "edited: an event has no integer seq")
-        if seq > expected:
-            return failed(expected, f"gap: expected seq {expected} but found {seq} (missing or moved)")
-        if seq < expected:
-            return failed(
-                expected, f"reordered: expected seq {expected} but found {seq} again or out of order"
-            )
-        body_text = event.get("body")
-        leaf = _fromhex(event.get("leaf_hash"))
-        stored_prev = _fromhex(event.get("prev_hash"))
-        entry = _fromhex(event.get("entry_hash"))
-        if not isinstance(body_text, str) or leaf is None or stored_prev is None or entry is None:
-            return failed(seq, "edited: the event lacks its body or hashes")
-        body = body_text.encode("utf-8")
-        if leaf_hash(body) != leaf:
-            return failed(seq, "edited: the body does not match its leaf hash")
-        try:
-            inner = json.loads(body_text)
-        except json.JSONDecodeError:
-            return failed(seq, "edited: the body is not JSON")
-        if not isinstance(inner, dict) or inner.get("seq") != seq or inner.get("v") != BODY_VERSION:
-            return failed(seq, "edited: the body's own seq or version does not match")
-        if stored_prev != prev:
-            return failed(seq, "broken-link: prev_hash is not the previous event's entry_hash")
-        if entry_hash(prev, leaf) != entry:
-            return failed(seq, "broken-link: entry_hash does not follow from prev_hash and leaf_hash")
-        if seq in pending and pending.pop(seq) != entry.hex():
+        if not _is_int(seq):
+            return failed(expected, "edited: an event has no whole-number seq")
+        if seq != expected:
+            return failed(expected, _out_of_place(expected, seq, events))
+        entry, problem = _check_event(event, seq, prev)
+        if problem:
+            return failed(seq, problem)
+        if seq in pending and pending.pop(seq) != {entry.hex()}:
             return failed(seq, "checkpoint-mismatch: the chain has a different entry_hash at this checkpoint")
         prev = entry
         count += 1
         expected += 1
     if pending:
-        lowest = min(pending)
-        return Verification(
-            False,
-            count,
-            expected - 1,
-            prev.hex(),
+        return failed(
             expected,
-            f"truncated: the chain ends at seq {expected - 1}, below the checkpoint at seq {lowest}",
+            f"truncated: the chain ends at seq {expected - 1}, before the checkpoint at seq {min(pending)}",
         )
     return Verification(True, count, expected - 1, prev.hex())
 
 
-def main(argv=None):
+def _decoded_lines(binary):
+    # Decoding line by line lets an encoding error name its line, as read_export does.
+    for number, raw in enumerate(binary, start=1):
+        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            # Some editors add a byte order mark when saving; it is not part of any event.
+            raw = raw[3:]
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ExportError(f"line {number} is not UTF-8 text") from None
+
+
+def _read_checkpoints_file(path):
+    checkpoints = []
+    with open(path, encoding="utf-8-sig") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            try:
+                checkpoints.append(parse_checkpoint(line))
+            except ValueError as error:
+                raise ValueError(f"{path}, line {number}: {error}") from None
+    return checkpoints
+
+
+def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m consent.chain",
-        description="Verify an export of the consent ledger's audit chain (JSON Lines).",
+        description="Verify an export of the consent ledger's audit chain (JSON Lines, one event a line).",
+        epilog="Exit codes: 0 intact, 1 a problem was found, 2 bad arguments or unreadable file.",
     )
-    parser.add_argument("file", help="the export (JSON Lines); - for standard input")
+    parser.add_argument("file", help="the export; - reads standard input")
     parser.add_argument(
         "--checkpoint",
         action="append",
         default=[],
         metavar="SEQ:HASH",
-        help="a head saved earlier that the chain must still contain (repeatable)",
+        help="an entry_hash saved earlier that the chain must still have at that seq (repeatable)",
     )
     parser.add_argument(
         "--checkpoints-file",
         metavar="FILE",
-        help="a file of SEQ:HASH lines (lines starting with # are ignored)",
+        help="a file of SEQ:HASH lines, one a line; lines starting with # are ignored",
     )
     args = parser.parse_args(argv)
     try:
-        texts = list(args.checkpoint)
+        checkpoints = [parse_checkpoint(text) for text in args.checkpoint]
         if args.checkpoints_file:
-            with open(args.checkpoints_file, encoding="utf-8") as handle:
-                texts += [line for line in handle if line.strip() and not line.lstrip().startswith("#")]
-        checkpoints = [parse_checkpoint(text) for text in texts]
-        handle = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")  # noqa: SIM115
+            checkpoints += _read_checkpoints_file(args.checkpoints_file)
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    from_stdin = args.file == "-"
     try:
-        with handle:
-            result = verify(read_export(handle), checkpoints)
-    except (ExportError, UnicodeDecodeError) as error:
+        with open(sys.stdin.fileno() if from_stdin else args.file, "rb", closefd=not from_stdin) as binary:
+            result = verify(read_export(_decoded_lines(binary)), checkpoints)
+    except ExportError as error:
         print(f"FAILED: {error}")
         return 1
+    except OSError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     if result.ok:
         print(f"OK: {result.count} events, head seq {result.head_seq} entry_hash {result.head_hash}")
         return 0
