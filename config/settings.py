@@ -67,6 +67,9 @@ if DEBUG:
 # recomputation, so it is fixed per deployment.
 PSEUDONYM_KEY = os.getenv("PSEUDONYM_KEY", SECRET_KEY)
 
+# HR figures about fewer people than this are hidden (small-cell suppression).
+SUPPRESSION_K = env_int("SUPPRESSION_K", 5)
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",

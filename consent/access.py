@@ -5,6 +5,7 @@ Views ask here before anything else. Outside your scope a record is a 404
 """
 
 from functools import wraps
+from urllib.parse import quote
 
 from allauth.account.authentication import get_authentication_records
 from allauth.mfa.models import Authenticator
@@ -52,6 +53,10 @@ def role_required(role):
                 return redirect_to_login(request.get_full_path())
             if not has_role(request.user, role):
                 raise PermissionDenied
+            if role in PRIVILEGED_ROLES and not signed_in_with_mfa(request):
+                # TOTP is set up (the middleware sees to that) but this session
+                # never gave a code: ask for one before a privileged page opens.
+                return redirect(reverse("mfa_reauthenticate") + "?next=" + quote(request.get_full_path()))
             return view(request, *args, **kwargs)
 
         return wrapper
@@ -60,6 +65,8 @@ def role_required(role):
 
 
 employee_required = role_required("employee")
+hr_required = role_required("hr")
+union_required = role_required("union")
 
 
 def own_employee(request):
@@ -80,6 +87,10 @@ def sign_in_method(request):
     records = get_authentication_records(request, request.user)
     parts = [r.get("type", "mfa") if r.get("method") == "mfa" else r.get("method") for r in records]
     return "+".join(dict.fromkeys(p for p in parts if p)) or "session"
+
+
+def signed_in_with_mfa(request):
+    return any(r.get("method") == "mfa" for r in get_authentication_records(request, request.user))
 
 
 def has_totp(user):

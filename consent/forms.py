@@ -1,7 +1,10 @@
 from django import forms
+from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from consent.models import Choice
+from consent import wording
+from consent.models import Choice, Complaint, Office
 from consent.services import COMMENT_MAX_LENGTH, check_free_text
 
 
@@ -36,3 +39,162 @@ class DecisionForm(forms.Form):
         comment = self.cleaned_data["comment"]
         check_free_text(comment)
         return comment
+
+
+class RosterUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("Roster file (CSV)"),
+        help_text=_("One line per employee. Excel's 'CSV (comma delimited)' and 'CSV UTF-8' both work."),
+        error_messages={"required": _("Choose a CSV file.")},
+    )
+    encoding = forms.ChoiceField(
+        label=_("Character encoding"),
+        required=False,
+        choices=[("", _("Detect automatically")), ("utf-8", "UTF-8"), ("cp932", "Shift_JIS (CP932)")],
+    )
+
+
+class ExplanationVersionForm(forms.Form):
+    title_ja = forms.CharField(label=_("Title (Japanese)"), max_length=200)
+    body_ja = forms.CharField(label=_("Text (Japanese)"), widget=forms.Textarea(attrs={"rows": 18}))
+    acknowledgement_ja = forms.CharField(
+        label=_("Acknowledgement (Japanese)"), widget=forms.Textarea(attrs={"rows": 3})
+    )
+    title_en = forms.CharField(label=_("Title (English)"), max_length=200)
+    body_en = forms.CharField(label=_("Text (English)"), widget=forms.Textarea(attrs={"rows": 18}))
+    acknowledgement_en = forms.CharField(
+        label=_("Acknowledgement (English)"), widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        for name, value in cleaned.items():
+            try:
+                check_free_text(value)
+            except forms.ValidationError as error:
+                self.add_error(name, error)
+        missing = wording.missing_statements(cleaned)
+        if missing and not self.errors:
+            statements = wording.required_statements()
+            raise forms.ValidationError(
+                [
+                    _("The %(language)s text no longer says that %(statement)s.")
+                    % {
+                        "language": _("Japanese") if lang == "ja" else _("English"),
+                        "statement": statements[key]["label_ja" if get_language() == "ja" else "label_en"],
+                    }
+                    for key, lang in missing
+                ],
+                code="incomplete",
+            )
+        return cleaned
+
+
+class NoticeForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=200)
+    body = forms.CharField(label=_("Text"), widget=forms.Textarea(attrs={"rows": 8}))
+    offices = forms.ModelMultipleChoiceField(
+        label=_("Offices"),
+        queryset=Office.objects.order_by("code"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Leave all unticked to address all staff. An office includes its sub-offices."),
+    )
+    accept_flagged = forms.BooleanField(
+        label=_(
+            "Publish anyway. I understand the notice will be marked for the union "
+            "as possibly implying compulsion."
+        ),
+        required=False,
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in ("title", "body"):
+            if name in cleaned:
+                try:
+                    check_free_text(cleaned[name])
+                except forms.ValidationError as error:
+                    self.add_error(name, error)
+        return cleaned
+
+
+class ComplaintForm(forms.Form):
+    what = forms.ChoiceField(
+        label=_("What happened?"),
+        choices=Complaint.What.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose what happened.")},
+    )
+    occurred_on = forms.DateField(
+        label=_("When (optional)"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": _("Enter a date such as 2026-06-15.")},
+    )
+    office = forms.ModelChoiceField(
+        label=_("Where (optional)"),
+        queryset=Office.objects.order_by("code"),
+        required=False,
+        empty_label=_("Not given"),
+    )
+    involved_role = forms.ChoiceField(
+        label=_("Who was involved?"),
+        choices=Complaint.Role.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose who was involved.")},
+    )
+    details = forms.CharField(
+        label=_("Tell us more"),
+        widget=forms.Textarea(attrs={"rows": 6}),
+        max_length=5000,
+        help_text=_("Only the union reads this. Do not write your 12-digit individual number (My Number)."),
+        error_messages={"required": _("Write a few words about what happened.")},
+    )
+    identity = forms.ChoiceField(
+        label=_("Send it with your name, or anonymously?"),
+        choices=[("named", _("With my name")), ("anonymous", _("Anonymously"))],
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose whether to send it with your name or anonymously.")},
+    )
+    share_pseudonym = forms.BooleanField(
+        label=_("Let the union look at my decision history on the audit chain (only with my name)"),
+        required=False,
+    )
+
+    def clean_occurred_on(self):
+        value = self.cleaned_data["occurred_on"]
+        if value and value > timezone.localdate():
+            raise forms.ValidationError(_("The date cannot be in the future."))
+        return value
+
+    def clean_details(self):
+        check_free_text(self.cleaned_data["details"])
+        return self.cleaned_data["details"]
+
+
+class MessageForm(forms.Form):
+    body = forms.CharField(
+        label=_("Message"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=5000,
+        error_messages={"required": _("Write a message first.")},
+    )
+
+    def clean_body(self):
+        check_free_text(self.cleaned_data["body"])
+        return self.cleaned_data["body"]
+
+
+class ReceiptCodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Receipt code (16 digits)"),
+        max_length=40,
+        error_messages={"required": _("Enter your receipt code.")},
+    )
+
+
+class CheckpointUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("Checkpoint file"), error_messages={"required": _("Choose a checkpoint file.")}
+    )

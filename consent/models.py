@@ -235,3 +235,162 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"#{self.seq} {self.kind}"
+
+
+class Notice(models.Model):
+    """An HR announcement (周知); immutable once published. The standard statement
+    that the choice is voluntary is always shown with it and cannot be removed."""
+
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("text"))
+    offices = models.ManyToManyField(Office, blank=True, verbose_name=_("offices"))
+    flagged_words = models.JSONField(default=list, editable=False)
+    content_hash = models.CharField(max_length=64, editable=False)
+    published_at = models.DateTimeField(_("published"))
+    audit_seq = models.PositiveBigIntegerField(unique=True)
+
+    class Meta:
+        ordering = ["-published_at", "-audit_seq"]
+        verbose_name = _("notice")
+        verbose_name_plural = _("notices")
+
+    def __str__(self):
+        return self.title
+
+    @property
+    def flagged(self):
+        return bool(self.flagged_words)
+
+
+class SwitchoverCase(models.Model):
+    """HR's work for one person: install the staff ID on the card, or undo it
+    after a withdrawal. Opened and turned into a revert only by record_decision."""
+
+    SWITCH = "switch"
+    REVERT = "revert"
+    KIND_CHOICES = [(SWITCH, _("Switch-over")), (REVERT, _("Revert"))]
+    STEPS = {
+        SWITCH: [
+            ("card_received", _("Card received")),
+            ("data_installed", _("Staff-ID data installed")),
+            ("old_id_returned", _("Old ID returned")),
+        ],
+        REVERT: [
+            ("data_removed", _("Staff-ID data removed")),
+            ("ic_id_reissued", _("IC staff ID re-issued")),
+        ],
+    }
+
+    employee = models.ForeignKey(Employee, on_delete=models.PROTECT, related_name="switchover_cases")
+    kind = models.CharField(max_length=10, choices=KIND_CHOICES)
+    opened_at = models.DateTimeField()
+    # Set when the person withdraws before the switch is complete, or when
+    # the last step is done.
+    closed_at = models.DateTimeField(null=True, blank=True)
+    steps_done = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["opened_at", "pk"]
+
+    def __str__(self):
+        return f"{self.employee} {self.kind}"
+
+    def step_list(self):
+        return [
+            {"code": code, "label": label, "done_at": self.steps_done.get(code)}
+            for code, label in self.STEPS[self.kind]
+        ]
+
+    def next_step(self):
+        return next((code for code, _label in self.STEPS[self.kind] if code not in self.steps_done), None)
+
+
+class Complaint(models.Model):
+    """A report of pressure, addressed to the union alone.
+
+    An anonymous complaint stores no account, no IP and no browser data: the
+    reporter holds a 16-digit receipt code whose first six digits are the
+    public number and whose whole is kept only as a salted hash.
+    """
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", _("Received")
+        INVESTIGATING = "investigating", _("Investigating")
+        RAISED = "raised", _("Raised with management")
+        RESOLVED = "resolved", _("Resolved")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    class What(models.TextChoices):
+        TOLD_COMPULSORY = "told_compulsory", _("I was told combining is compulsory")
+        PRESSURED = "pressured", _("I was pressured to combine them")
+        ASKED_DECISION = "asked_decision", _("I was asked what I decided")
+        DISADVANTAGE = "disadvantage", _("I was told not combining would bring a disadvantage")
+        OTHER = "other", _("Something else")
+
+    class Role(models.TextChoices):
+        HEAD_OF_UNIT = "head_of_unit", _("Head of unit")
+        HR = "hr", _("HR")
+        COLLEAGUE = "colleague", _("Colleague")
+        OTHER = "other", _("Other")
+
+    number = models.CharField(max_length=6, unique=True, editable=False)
+    code_hash = models.CharField(max_length=200, blank=True, editable=False)
+    reporter = models.ForeignKey(Employee, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    shared_pseudonym = models.CharField(max_length=40, blank=True)
+    what = models.CharField(_("what happened"), max_length=30, choices=What.choices)
+    occurred_on = models.DateField(_("when"), null=True, blank=True)
+    office = models.ForeignKey(
+        Office, verbose_name=_("where"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    involved_role = models.CharField(_("role of the person involved"), max_length=20, choices=Role.choices)
+    details = models.TextField(_("details"))
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RECEIVED)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"#{self.number}"
+
+    @property
+    def anonymous(self):
+        return self.reporter_id is None
+
+    @property
+    def is_open(self):
+        return self.status not in (self.Status.RESOLVED, self.Status.WITHDRAWN)
+
+
+class ComplaintMessage(models.Model):
+    REPORTER = "reporter"
+    UNION = "union"
+
+    complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="messages")
+    author = models.CharField(max_length=10, choices=[(REPORTER, _("Reporter")), (UNION, _("Union"))])
+    # Internal notes are the union's own working notes; the reporter never sees them.
+    internal = models.BooleanField(default=False)
+    body = models.TextField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return f"{self.complaint} {self.author}"
+
+
+class Checkpoint(models.Model):
+    """A chain head the union saved; later chains must still contain it."""
+
+    seq = models.PositiveBigIntegerField()
+    entry_hash = models.CharField(max_length=64)
+    saved_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["seq"]
+        constraints = [models.UniqueConstraint(fields=["seq", "entry_hash"], name="unique_checkpoint")]
+
+    def __str__(self):
+        return f"{self.seq}:{self.entry_hash}"

@@ -5,26 +5,39 @@ event last, so the change and its record commit together or not at all.
 Views, commands and tests call these; nothing else writes audited tables.
 """
 
+import hashlib
+import json
 import logging
+import secrets
+from dataclasses import dataclass, field
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from consent import audit, explanation_text
+from consent import audit, explanation_text, wording
 from consent.models import (
     Acknowledgement,
+    AuditEvent,
+    Checkpoint,
     Choice,
+    Complaint,
+    ComplaintMessage,
     Decision,
     Employee,
     ExplanationVersion,
+    Notice,
+    Office,
+    SwitchoverCase,
     pseudonym_for,
 )
 from consent.mynumber import contains_my_number
@@ -181,8 +194,10 @@ def record_decision(*, user, choice, comment="", channel="web", sign_in_method="
         audit_seq=0,
         entry_hash="",
     )
+    previous = employee.current_choice
     employee.current_choice = choice
     employee.save(update_fields=["current_choice"])
+    _follow_switchover(employee, previous, choice, decision.created_at)
     event = audit.append(
         "decision.recorded", actor=employee.pseudonym, subject=employee.pseudonym, payload=payload
     )
@@ -192,6 +207,18 @@ def record_decision(*, user, choice, comment="", channel="web", sign_in_method="
     if user.email and not demo:
         transaction.on_commit(lambda: _send_confirmation(user, decision))
     return decision
+
+
+def _follow_switchover(employee, previous, choice, now):
+    """Keep HR's queue in step with the decision: an opt-in opens a switch-over;
+    a withdrawal closes it and opens a revert, so the card is not left half done."""
+    if choice == Choice.OPT_IN:
+        SwitchoverCase.objects.create(employee=employee, kind=SwitchoverCase.SWITCH, opened_at=now)
+    elif previous == Choice.OPT_IN:
+        SwitchoverCase.objects.filter(employee=employee, kind=SwitchoverCase.SWITCH, closed_at=None).update(
+            closed_at=now
+        )
+        SwitchoverCase.objects.create(employee=employee, kind=SwitchoverCase.REVERT, opened_at=now)
 
 
 def _send_confirmation(user, decision):
@@ -222,13 +249,14 @@ def record_sign_in(*, user, methods):
     )
 
 
-def provision_employee(*, email, display_name, employee_number, office, password_hash=None):
+def provision_employee(*, email, display_name, employee_number, office, is_active=True, password_hash=None):
     """Create or update a person's account and employee record (no decision, no event).
 
     Accounts are provisioned, never self-registered; the roster import
     records one audit event for the whole file rather than one per person.
     """
     User = get_user_model()
+    email = email.strip()
     employee = Employee.objects.select_related("user").filter(employee_number=employee_number).first()
     user = employee.user if employee else User.objects.filter(email__iexact=email).first()
     if user is None:
@@ -238,7 +266,9 @@ def provision_employee(*, email, display_name, employee_number, office, password
         else:
             user.set_unusable_password()
     user.email = email
+    user.is_active = is_active
     user.save()
+    EmailAddress.objects.filter(user=user).exclude(email__iexact=email).delete()
     EmailAddress.objects.update_or_create(
         user=user, email=email.lower(), defaults={"verified": True, "primary": True}
     )
@@ -246,7 +276,411 @@ def provision_employee(*, email, display_name, employee_number, office, password
         employee = Employee(user=user, employee_number=employee_number)
     employee.display_name = display_name
     employee.office = office
-    employee.is_active = True
+    employee.is_active = is_active
     employee.full_clean()
     employee.save()
     return employee
+
+
+# --- HR -------------------------------------------------------------------
+
+
+class ExplanationIncomplete(Exception):
+    """A new explanation version drops statements every version must keep."""
+
+    def __init__(self, missing):
+        super().__init__(missing)
+        self.missing = missing
+
+
+@transaction.atomic
+def publish_explanation_version(*, user, fields):
+    """HR publishes the next explanation version; everyone re-acknowledges before deciding again."""
+    missing = wording.missing_statements(fields)
+    if missing:
+        raise ExplanationIncomplete(missing)
+    for value in fields.values():
+        check_free_text(value)
+    current = ExplanationVersion.current()
+    return publish_explanation(
+        actor=actor_for(user), number=(current.number if current else 0) + 1, fields=fields
+    )
+
+
+@transaction.atomic
+def publish_notice(*, user, title, body, offices=(), accept_flagged=False):
+    """Publish an HR notice. Wording that implies compulsion is refused unless
+    HR explicitly publishes anyway, and then it stays flagged for the union."""
+    check_free_text(title)
+    check_free_text(body)
+    flagged = wording.flagged_words(title, body)
+    if flagged and not accept_flagged:
+        raise CompulsionWording(flagged)
+    offices = list(offices)
+    content_hash = hashlib.sha256(
+        json.dumps(
+            {"title": title, "body": body, "offices": sorted(o.code for o in offices)},
+            ensure_ascii=False,
+            sort_keys=True,
+        ).encode()
+    ).hexdigest()
+    notice = Notice(
+        title=title,
+        body=body,
+        flagged_words=flagged,
+        content_hash=content_hash,
+        published_at=timezone.now(),
+        audit_seq=0,
+    )
+    event = audit.append(
+        "notice.published",
+        actor=actor_for(user),
+        payload={
+            "content_hash": content_hash,
+            "offices": sorted(o.code for o in offices),
+            "flagged_words": flagged,
+        },
+    )
+    notice.audit_seq = event.seq
+    notice.save()
+    notice.offices.set(offices)
+    return notice
+
+
+class CompulsionWording(Exception):
+    def __init__(self, words):
+        super().__init__(words)
+        self.words = words
+
+
+def notices_for(employee):
+    """Notices addressed to everyone or to the employee's office or an office above it."""
+    codes, office = [], employee.office
+    while office is not None:
+        codes.append(office.pk)
+        office = office.parent
+    return Notice.objects.filter(Q(offices__isnull=True) | Q(offices__in=codes)).distinct()
+
+
+@transaction.atomic
+def record_switchover_step(*, user, case, step):
+    """HR marks one processing step done; the step is an audit event."""
+    case = SwitchoverCase.objects.select_for_update().select_related("employee").get(pk=case.pk)
+    if case.closed_at is not None:
+        raise ValidationError(_("This case is closed."), code="closed")
+    if step != case.next_step():
+        raise ValidationError(_("Steps are done in order; this is not the next step."), code="order")
+    now = timezone.now()
+    case.steps_done[step] = audit.rfc3339(now)
+    if case.next_step() is None:
+        case.closed_at = now
+    case.save(update_fields=["steps_done", "closed_at"])
+    audit.append(
+        "switchover.step_recorded",
+        actor=actor_for(user),
+        subject=case.employee.pseudonym,
+        payload={"case": case.pk, "kind": case.kind, "step": step},
+    )
+    return case
+
+
+@transaction.atomic
+def record_access(*, user, kind, payload=None):
+    """Reads that must leave a trace: HR opening the queue or exporting figures,
+    the union exporting the chain."""
+    return audit.append(kind, actor=actor_for(user), payload=payload or {})
+
+
+@dataclass
+class RosterPlan:
+    """What importing a parsed roster would do; nothing is written to build it."""
+
+    create: list = field(default_factory=list)  # RosterRow
+    update: list = field(default_factory=list)  # (Employee, RosterRow, [changed field names])
+    deactivate: list = field(default_factory=list)  # Employee
+    unchanged: int = 0
+    offices_create: list = field(default_factory=list)  # office codes
+    offices_update: list = field(default_factory=list)
+    errors: list = field(default_factory=list)  # roster.RosterError
+
+    @property
+    def changes(self):
+        return (
+            len(self.create)
+            + len(self.update)
+            + len(self.deactivate)
+            + len(self.offices_create)
+            + len(self.offices_update)
+        )
+
+
+def plan_roster(parsed):
+    """Compare a parsed roster (the whole staff) with the database.
+
+    Employees missing from the file are leavers: they are deactivated, never
+    deleted, and their history stays.
+    """
+    from consent.roster import RosterError
+
+    plan = RosterPlan(errors=list(parsed.errors))
+    if not parsed.ok:
+        return plan
+    offices = {o.code: o for o in Office.objects.select_related("parent")}
+    file_offices = {}
+    for row in parsed.rows:
+        file_offices.setdefault(row.office_code, (row.office_name, row.parent_office_code, row.line))
+    for code, (name, parent, line) in file_offices.items():
+        if parent and parent not in file_offices and parent not in offices:
+            plan.errors.append(
+                RosterError(line, None, _("The parent office %(code)s does not exist.") % {"code": parent})
+            )
+        existing = offices.get(code)
+        if existing is None:
+            plan.offices_create.append(code)
+        elif existing.name != name or (existing.parent.code if existing.parent else "") != parent:
+            plan.offices_update.append(code)
+    employees = {e.employee_number: e for e in Employee.objects.select_related("user", "office")}
+    User = get_user_model()
+    emails = {u.email.lower(): u.pk for u in User.objects.only("pk", "email")}
+    for row in parsed.rows:
+        employee = employees.get(row.employee_number)
+        owner = emails.get(row.email)
+        if owner is not None and (employee is None or employee.user_id != owner):
+            plan.errors.append(
+                RosterError(
+                    row.line,
+                    None,
+                    _("The email %(email)s belongs to another account.") % {"email": row.email},
+                )
+            )
+            continue
+        if employee is None:
+            plan.create.append(row)
+            continue
+        changed = [
+            name
+            for name, old, new in (
+                ("name", employee.display_name, row.name),
+                ("email", employee.user.email.lower(), row.email),
+                ("office", employee.office.code, row.office_code),
+                ("active", employee.is_active, row.active),
+            )
+            if old != new
+        ]
+        if changed == ["active"] and not row.active:
+            plan.deactivate.append(employee)
+        elif changed:
+            plan.update.append((employee, row, changed))
+        else:
+            plan.unchanged += 1
+    listed = {row.employee_number for row in parsed.rows}
+    plan.deactivate += [e for number, e in sorted(employees.items()) if number not in listed and e.is_active]
+    return plan
+
+
+@transaction.atomic
+def import_roster(*, user, parsed, invite=True):
+    """Apply a roster in one transaction: all of it or, on any problem, none of it."""
+    plan = plan_roster(parsed)
+    if plan.errors:
+        raise RosterRefused(plan.errors)
+    if not plan.changes:
+        return plan
+    offices = {o.code: o for o in Office.objects.all()}
+    rows_by_office = {}
+    for row in parsed.rows:
+        rows_by_office.setdefault(row.office_code, row)
+    for code, row in rows_by_office.items():
+        offices[code], _created = Office.objects.update_or_create(
+            code=code, defaults={"name": row.office_name}
+        )
+    for code, row in rows_by_office.items():
+        parent = offices.get(row.parent_office_code) if row.parent_office_code else None
+        if offices[code].parent_id != (parent.pk if parent else None):
+            offices[code].parent = parent
+            offices[code].save(update_fields=["parent"])
+    invited = []
+    for row in plan.create:
+        employee = provision_employee(
+            email=row.email,
+            display_name=row.name,
+            employee_number=row.employee_number,
+            office=offices[row.office_code],
+            is_active=row.active,
+        )
+        if row.active:
+            invited.append(employee.user)
+    for _employee, row, _changed in plan.update:
+        provision_employee(
+            email=row.email,
+            display_name=row.name,
+            employee_number=row.employee_number,
+            office=offices[row.office_code],
+            is_active=row.active,
+        )
+    for employee in plan.deactivate:
+        Employee.objects.filter(pk=employee.pk).update(is_active=False)
+        get_user_model().objects.filter(pk=employee.user_id).update(is_active=False)
+    audit.append(
+        "roster.imported",
+        actor=actor_for(user),
+        payload={
+            "sha256": parsed.sha256,
+            "encoding": parsed.encoding,
+            "rows": len(parsed.rows),
+            "created": len(plan.create),
+            "updated": len(plan.update),
+            "deactivated": len(plan.deactivate),
+            "unchanged": plan.unchanged,
+            "offices_created": len(plan.offices_create),
+            "offices_updated": len(plan.offices_update),
+        },
+    )
+    if invite:
+        transaction.on_commit(lambda: [_send_invitation(u) for u in invited])
+    return plan
+
+
+class RosterRefused(Exception):
+    def __init__(self, errors):
+        super().__init__(errors)
+        self.errors = errors
+
+
+def _send_invitation(user):
+    """A new account gets a link to set its password (allauth's reset link)."""
+    from allauth.account.forms import default_token_generator
+    from allauth.account.utils import user_pk_to_url_str
+
+    path = reverse(
+        "account_reset_password_from_key",
+        kwargs={"uidb36": user_pk_to_url_str(user), "key": default_token_generator.make_token(user)},
+    )
+    with translation.override(settings.LANGUAGE_CODE):
+        try:
+            send_mail(
+                _("Your account on the consent ledger"),
+                render_to_string(
+                    "consent/email/invitation.txt", {"user": user, "url": settings.SITE_URL + path}
+                ),
+                None,
+                [user.email],
+            )
+        except OSError:
+            logger.exception("could not send an invitation")
+
+
+# --- Complaints and the union -------------------------------------------------
+
+COMPLAINT_ACTOR = "complainant"
+
+
+def _new_complaint_number():
+    while True:
+        number = f"{secrets.randbelow(900000) + 100000}"
+        if not Complaint.objects.filter(number=number).exists():
+            return number
+
+
+@transaction.atomic
+def file_complaint(
+    *, user, anonymous, what, involved_role, details, occurred_on=None, office=None, share_pseudonym=False
+):
+    """File a complaint for the union. Returns (complaint, receipt code or None).
+
+    Anonymous: no link to the account is stored, and the receipt code is shown
+    once and kept only as a salted hash. Named: linked to the employee, who may
+    also share their audit pseudonym so the union can read their decisions.
+    The audit event names neither, so no other role can tell who complained.
+    """
+    check_free_text(details)
+    employee = _employee(user)
+    now = timezone.now()
+    number = _new_complaint_number()
+    code = None
+    complaint = Complaint(
+        number=number,
+        what=what,
+        involved_role=involved_role,
+        details=details.strip(),
+        occurred_on=occurred_on,
+        office=office,
+        created_at=now,
+        updated_at=now,
+    )
+    if anonymous:
+        code = number + "".join(secrets.choice("0123456789") for _ in range(10))
+        complaint.code_hash = make_password(code)
+    else:
+        complaint.reporter = employee
+        complaint.shared_pseudonym = employee.pseudonym if share_pseudonym else ""
+    complaint.full_clean()
+    complaint.save()
+    audit.append(
+        "complaint.filed", actor=COMPLAINT_ACTOR, payload={"complaint": number, "anonymous": anonymous}
+    )
+    return complaint, code
+
+
+def complaint_for_code(code):
+    """The anonymous complaint a receipt code opens, or None (revealing nothing about why)."""
+    code = "".join(code.split())
+    if len(code) != 16 or not code.isdigit():
+        return None
+    complaint = Complaint.objects.filter(number=code[:6], reporter=None).first()
+    if complaint is None or not check_password(code, complaint.code_hash):
+        return None
+    return complaint
+
+
+@transaction.atomic
+def add_complaint_message(*, complaint, author, body, internal=False, user=None):
+    check_free_text(body)
+    if not body.strip():
+        raise ValidationError(_("Write a message first."), code="required")
+    if author == ComplaintMessage.REPORTER and not complaint.is_open:
+        raise ValidationError(_("This complaint is closed."), code="closed")
+    message = ComplaintMessage.objects.create(
+        complaint=complaint, author=author, body=body.strip(), internal=internal, created_at=timezone.now()
+    )
+    Complaint.objects.filter(pk=complaint.pk).update(updated_at=message.created_at)
+    audit.append(
+        "complaint.note_added" if internal else "complaint.message_added",
+        actor=actor_for(user) if user else COMPLAINT_ACTOR,
+        payload={"complaint": complaint.number, "from": author},
+    )
+    return message
+
+
+@transaction.atomic
+def set_complaint_status(*, complaint, status, user=None):
+    """The union moves a complaint along; the reporter (user None) may only withdraw."""
+    if status not in Complaint.Status.values:
+        raise ValidationError(_("Choose a status."), code="invalid")
+    if user is None and status != Complaint.Status.WITHDRAWN:
+        raise PermissionError("a reporter can only withdraw")
+    if not complaint.is_open and user is None:
+        raise ValidationError(_("This complaint is closed."), code="closed")
+    Complaint.objects.filter(pk=complaint.pk).update(status=status, updated_at=timezone.now())
+    complaint.refresh_from_db()
+    audit.append(
+        "complaint.status_changed",
+        actor=actor_for(user) if user else COMPLAINT_ACTOR,
+        payload={"complaint": complaint.number, "status": status},
+    )
+    return complaint
+
+
+@transaction.atomic
+def save_checkpoint(*, user):
+    """Keep the current head as a checkpoint the union holds (and downloads)."""
+    head = AuditEvent.objects.order_by("-seq").only("seq", "entry_hash").first()
+    checkpoint, _created = Checkpoint.objects.get_or_create(
+        seq=head.seq, entry_hash=head.entry_hash, defaults={"saved_at": timezone.now()}
+    )
+    audit.append(
+        "audit.checkpoint_saved",
+        actor=actor_for(user),
+        payload={"seq": head.seq, "entry_hash": head.entry_hash},
+    )
+    return checkpoint

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from consent.views import employee
+from consent.views import complaints, employee, hr, union
 
 urlpatterns = [
     path("", employee.home, name="home"),
@@ -10,4 +10,27 @@ urlpatterns = [
     path("history/", employee.history, name="history"),
     path("receipts/<str:receipt_id>.json", employee.receipt_json, name="receipt_json"),
     path("receipts/<str:receipt_id>/", employee.receipt, name="receipt"),
+    path("hr/", hr.dashboard, name="hr_dashboard"),
+    path("hr/figures.csv", hr.export_csv, name="hr_export"),
+    path("hr/roster/", hr.roster, name="hr_roster"),
+    path("hr/roster/confirm/", hr.roster_confirm, name="hr_roster_confirm"),
+    path("hr/queue/", hr.queue, name="hr_queue"),
+    path("hr/queue/<int:case_id>/step/", hr.queue_step, name="hr_queue_step"),
+    path("hr/explanation/", hr.explanation, name="hr_explanation"),
+    path("hr/notices/", hr.notices, name="hr_notices"),
+    path("complaints/", complaints.mine, name="complaints"),
+    path("complaints/new/", complaints.new, name="complaint_new"),
+    path("complaints/follow-up/", complaints.follow_up, name="complaint_follow_up"),
+    path("complaints/<str:number>/", complaints.detail, name="complaint"),
+    path("complaints/<str:number>/reply/", complaints.reply, name="complaint_reply"),
+    path("complaints/<str:number>/withdraw/", complaints.withdraw, name="complaint_withdraw"),
+    path("union/", union.inbox, name="union_inbox"),
+    path("union/complaints/<str:number>/", union.complaint, name="union_complaint"),
+    path("union/complaints/<str:number>/message/", union.complaint_message, name="union_complaint_message"),
+    path("union/complaints/<str:number>/status/", union.complaint_status, name="union_complaint_status"),
+    path("union/audit/", union.audit_view, name="union_audit"),
+    path("union/audit/checkpoint/", union.save_checkpoint, name="union_checkpoint"),
+    path("union/audit/verify-checkpoints/", union.verify_checkpoints, name="union_verify_checkpoints"),
+    path("union/audit/export.zip", union.export_bundle, name="union_export"),
+    path("union/indicators/", union.indicators_view, name="union_indicators"),
 ]

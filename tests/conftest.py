@@ -76,3 +76,23 @@ def decide(employee, choice, comment=""):
 def alice_client(client, alice):
     client.force_login(alice.user)
     return client
+
+
+def sign_in_with_mfa(client, user):
+    """A session that passed password and TOTP, as allauth records it."""
+    import time
+
+    client.force_login(user)
+    session = client.session
+    session["account_authentication_methods"] = [
+        {"method": "password", "at": time.time()},
+        {"method": "mfa", "type": "totp", "at": time.time()},
+    ]
+    session["account_authentication_methods_user"] = str(user.pk)
+    session.save()
+    return client
+
+
+@pytest.fixture
+def hr_client(client, hr):
+    return sign_in_with_mfa(client, hr.user)

@@ -27,6 +27,7 @@ def home(request):
             employee=employee,
             acknowledgement=services.current_acknowledgement(employee),
             latest=employee.decisions.order_by("-audit_seq").first(),
+            notices=services.notices_for(employee)[:5],
         )
     return render(request, "consent/home.html", context)
 

@@ -29,14 +29,24 @@ CHROMIUM_ARGS = [
 BROWSER_PASSWORD = "browser-test-pass-2026"
 SCREENSHOTS = ROOT / "var" / "screenshots"
 
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 PROVISION = f"""
+from allauth.mfa.totp.internal.auth import TOTP
 from consent import services
-from consent.models import Office
+from consent.models import Office, RoleGrant
 from django.contrib.auth.hashers import make_password
-services.provision_employee(
-    email="browser@example.jp", display_name="閲覧 太郎", employee_number="B0001",
-    office=Office.objects.get(code="200"), password_hash=make_password({BROWSER_PASSWORD!r}),
-)
+for email, name, number, role in (
+    ("browser@example.jp", "閲覧 太郎", "B0001", None),
+    ("browser-hr@example.jp", "人事 閲覧", "B0002", "hr"),
+    ("browser-union@example.jp", "組合 閲覧", "B0003", "union"),
+):
+    person = services.provision_employee(
+        email=email, display_name=name, employee_number=number,
+        office=Office.objects.get(code="200"), password_hash=make_password({BROWSER_PASSWORD!r}),
+    )
+    if role:
+        RoleGrant.objects.create(user=person.user, role=role)
+        TOTP.activate(person.user, {TOTP_SECRET!r})
 """
 
 
@@ -139,3 +149,22 @@ def assert_accessible(axe, page, name):
         page, options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
     )
     assert results.violations_count == 0, f"{name}: {results.generate_report()}"
+
+
+def totp_code():
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    return format_hotp_value(hotp_value(TOTP_SECRET, int(time.time()) // 30))
+
+
+def sign_in(page, email, password=BROWSER_PASSWORD):
+    """Password, then the TOTP code when the account has one."""
+    page.goto("/accounts/login/")
+    page.get_by_label("メールアドレス").fill(email)
+    page.get_by_label("パスワード").fill(password)
+    page.get_by_role("button", name="ログイン").click()
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    if "/accounts/2fa/authenticate/" in page.url:
+        page.locator("input[name=code]").fill(totp_code())
+        page.locator("main form button[type=submit]").first.click()
+        page.wait_for_url(lambda url: "/accounts/2fa/" not in url)

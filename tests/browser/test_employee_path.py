@@ -2,14 +2,9 @@
 
 import re
 
-from tests.browser.conftest import BROWSER_PASSWORD, assert_accessible
+from tests.browser.conftest import assert_accessible, sign_in
 
-
-def sign_in(page, email="browser@example.jp", password=BROWSER_PASSWORD):
-    page.goto("/accounts/login/")
-    page.get_by_label("メールアドレス").fill(email)
-    page.get_by_label("パスワード").fill(password)
-    page.get_by_role("button", name="ログイン").click()
+EMPLOYEE = "browser@example.jp"
 
 
 def switch_to_english(page):
@@ -30,7 +25,7 @@ def test_the_employee_path_in_japanese_then_english(page, axe):
     assert page.locator(".notice--error").is_visible()
     assert_accessible(axe, page, "ja-03-login-error")
 
-    sign_in(page)
+    sign_in(page, EMPLOYEE)
     page.wait_for_url(re.compile(r"/$"))
     assert "決定はまだ記録されていません" in page.content()
     assert_accessible(axe, page, "ja-04-home")
@@ -104,7 +99,7 @@ def test_the_employee_path_in_japanese_then_english(page, axe):
 def test_it_works_without_javascript(browser, server_url):
     context = browser.new_context(base_url=server_url, java_script_enabled=False, locale="ja-JP")
     page = context.new_page()
-    sign_in(page)
+    sign_in(page, EMPLOYEE)
     page.goto("/explanation/")
     assert "任意" in page.content()
     page.goto("/history/")

@@ -1,0 +1,163 @@
+"""The employee's side of complaints: file one (named or anonymous), follow it up.
+
+Anonymous follow-up never touches the session (which is tied to an account in
+the database): access rides on a short-lived signed cookie in the browser.
+"""
+
+from django.contrib import messages
+from django.core import signing
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from consent import services
+from consent.access import employee_required
+from consent.forms import ComplaintForm, MessageForm, ReceiptCodeForm
+from consent.models import Complaint, ComplaintMessage
+
+ACCESS_COOKIE = "complaint_access"
+ACCESS_MAX_AGE = 60 * 60
+FAILURES_PER_NUMBER = 5
+FAILURES_OVERALL = 100
+FAILURE_WINDOW = 60 * 60
+
+
+@require_http_methods(["GET", "POST"])
+@employee_required
+def new(request):
+    form = ComplaintForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        anonymous = data["identity"] == "anonymous"
+        complaint, code = services.file_complaint(
+            user=request.user,
+            anonymous=anonymous,
+            what=data["what"],
+            involved_role=data["involved_role"],
+            details=data["details"],
+            occurred_on=data["occurred_on"],
+            office=data["office"],
+            share_pseudonym=data["share_pseudonym"] and not anonymous,
+        )
+        if anonymous:
+            # Shown once, in this response only: it is stored nowhere in the clear.
+            return render(
+                request, "consent/complaints/receipt_code.html", {"code": code, "complaint": complaint}
+            )
+        messages.success(request, _("Your complaint was sent to the union."))
+        return redirect("complaint", number=complaint.number)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "consent/complaints/new.html", {"form": form}, status=status)
+
+
+@require_http_methods(["GET"])
+@employee_required
+def mine(request):
+    complaints = Complaint.objects.filter(reporter__user=request.user).order_by("-created_at")
+    return render(request, "consent/complaints/mine.html", {"complaints": complaints})
+
+
+def _rate_limited(number):
+    return (
+        cache.get(f"complaint-code-failures:{number}", 0) >= FAILURES_PER_NUMBER
+        or cache.get("complaint-code-failures", 0) >= FAILURES_OVERALL
+    )
+
+
+def _count_failure(number):
+    for key in (f"complaint-code-failures:{number}", "complaint-code-failures"):
+        cache.add(key, 0, FAILURE_WINDOW)
+        cache.incr(key)
+
+
+@require_http_methods(["GET", "POST"])
+def follow_up(request):
+    """Open an anonymous complaint with its receipt code, signed in or not."""
+    form = ReceiptCodeForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        code = "".join(form.cleaned_data["code"].split())
+        number = code[:6]
+        complaint = None if _rate_limited(number) else services.complaint_for_code(code)
+        if complaint is not None:
+            response = redirect("complaint", number=complaint.number)
+            response.set_signed_cookie(
+                ACCESS_COOKIE,
+                complaint.number,
+                salt=ACCESS_COOKIE,
+                max_age=ACCESS_MAX_AGE,
+                httponly=True,
+                secure=request.is_secure(),
+                samesite="Strict",
+            )
+            return response
+        _count_failure(number)
+        # The same words whether the code is wrong, unknown or rate-limited.
+        form.add_error("code", _("This code does not open a complaint. Check it, or try again later."))
+    status = 400 if request.method == "POST" else 200
+    return render(request, "consent/complaints/follow_up.html", {"form": form}, status=status)
+
+
+def _complaint_for(request, number):
+    """The complaint if this browser holds its code, or the signed-in reporter named it; else 404."""
+    try:
+        allowed = request.get_signed_cookie(ACCESS_COOKIE, salt=ACCESS_COOKIE, max_age=ACCESS_MAX_AGE)
+    except (KeyError, signing.BadSignature):
+        allowed = None
+    complaint = Complaint.objects.filter(number=number).select_related("office").first()
+    if complaint is None:
+        raise Http404
+    if complaint.anonymous and allowed == number:
+        return complaint
+    if (
+        not complaint.anonymous
+        and request.user.is_authenticated
+        and complaint.reporter.user_id == request.user.pk
+    ):
+        return complaint
+    raise Http404
+
+
+@require_http_methods(["GET"])
+def detail(request, number):
+    complaint = _complaint_for(request, number)
+    thread = complaint.messages.filter(internal=False)
+    context = {"complaint": complaint, "thread": thread, "form": MessageForm()}
+    return render(request, "consent/complaints/detail.html", context)
+
+
+@require_POST
+def reply(request, number):
+    complaint = _complaint_for(request, number)
+    form = MessageForm(request.POST)
+    if form.is_valid():
+        try:
+            services.add_complaint_message(
+                complaint=complaint, author=ComplaintMessage.REPORTER, body=form.cleaned_data["body"]
+            )
+        except ValidationError as error:
+            messages.error(request, error.messages[0])
+        else:
+            messages.success(request, _("Your message was sent to the union."))
+            return redirect("complaint", number=number)
+    thread = complaint.messages.filter(internal=False)
+    return render(
+        request,
+        "consent/complaints/detail.html",
+        {"complaint": complaint, "thread": thread, "form": form},
+        status=400,
+    )
+
+
+@require_POST
+def withdraw(request, number):
+    complaint = _complaint_for(request, number)
+    try:
+        services.set_complaint_status(complaint=complaint, status=Complaint.Status.WITHDRAWN)
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    else:
+        messages.success(request, _("Your complaint is withdrawn. The union keeps no further work on it."))
+    return redirect("complaint", number=number)

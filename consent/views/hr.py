@@ -1,0 +1,230 @@
+"""HR's workspace: figures without refusals, the roster, the switch-over queue,
+explanation versions and notices. No view here can record or change a decision."""
+
+import base64
+import csv
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from consent import figures, services, wording
+from consent.access import hr_required
+from consent.forms import ExplanationVersionForm, NoticeForm, RosterUploadForm
+from consent.models import Choice, ExplanationVersion, Notice, SwitchoverCase
+from consent.roster import MAX_BYTES, parse_roster
+from consent.stats import CATEGORIES
+
+QUEUE_PAGE_SIZE = 50
+ROSTER_SESSION_KEY = "hr_roster_upload"
+
+
+@require_GET
+@hr_required
+def dashboard(request):
+    organisation, rows = figures.office_figures()
+    weeks = figures.weekly_trend()
+    context = {
+        "organisation": organisation,
+        "rows": rows,
+        "categories": CATEGORIES,
+        "weeks": weeks,
+        "chart": figures.trend_chart(weeks),
+        "national_rate": figures.national_rate(),
+        "references": [r for r in figures.reference_rates() if r["kind"] == "prefecture"],
+        "groups": [r for r in figures.reference_rates() if r["kind"] == "group"],
+        "suppression_k": settings.SUPPRESSION_K,
+    }
+    return render(request, "consent/hr/dashboard.html", context)
+
+
+@require_GET
+@hr_required
+def export_csv(request):
+    organisation, rows = figures.office_figures()
+    services.record_access(user=request.user, kind="hr.figures_exported")
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    stamp = timezone.localtime().strftime("%Y%m%d")
+    response["Content-Disposition"] = f'attachment; filename="consent-figures-{stamp}.csv"'
+    # The BOM makes Japanese Excel read the file as UTF-8.
+    response.write("\ufeff")
+    writer = csv.writer(response)
+    hidden = _("hidden")
+    writer.writerow(
+        [_("Office code"), _("Office"), _("Staff")]
+        + [str(label) for label in _category_labels()]
+        + [_("Opt-in rate (%)")]
+    )
+
+    def cell(value):
+        return hidden if value is None else value
+
+    for code, name, figure in [("", _("Whole organisation"), organisation)] + [
+        (row.office.code, row.office.name, row.figure) for row in rows
+    ]:
+        rate = figure.rate(Choice.OPT_IN)
+        writer.writerow(
+            [code, name, cell(figure.total)]
+            + [cell(figure.counts[c]) for c in CATEGORIES]
+            + [hidden if rate is None else f"{rate * 100:.1f}"]
+        )
+    return response
+
+
+def _category_labels():
+    return [Choice.OPT_IN.label, Choice.OPT_OUT.label, Choice.UNDECIDED.label, _("Not answered yet")]
+
+
+@require_http_methods(["GET", "POST"])
+@hr_required
+def roster(request):
+    form = RosterUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        # One byte past the limit is enough for the parser to refuse the file.
+        data = upload.read(MAX_BYTES + 1)
+        parsed = parse_roster(data, form.cleaned_data["encoding"] or None)
+        plan = services.plan_roster(parsed)
+        if not plan.errors:
+            request.session[ROSTER_SESSION_KEY] = {
+                "data": base64.b64encode(data).decode(),
+                "encoding": parsed.encoding,
+                "sha256": parsed.sha256,
+            }
+        else:
+            request.session.pop(ROSTER_SESSION_KEY, None)
+        context = {"form": form, "parsed": parsed, "plan": plan, "file_name": upload.name}
+        return render(request, "consent/hr/roster_preview.html", context, status=400 if plan.errors else 200)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "consent/hr/roster.html", {"form": form}, status=status)
+
+
+@require_POST
+@hr_required
+def roster_confirm(request):
+    stored = request.session.get(ROSTER_SESSION_KEY)
+    if not stored or stored["sha256"] != request.POST.get("sha256"):
+        messages.error(request, _("The preview has expired. Please upload the file again."))
+        return redirect("hr_roster")
+    parsed = parse_roster(base64.b64decode(stored["data"]), stored["encoding"])
+    try:
+        plan = services.import_roster(user=request.user, parsed=parsed)
+    except services.RosterRefused:
+        messages.error(
+            request, _("The roster changed since the preview and was not imported. Please upload it again.")
+        )
+        return redirect("hr_roster")
+    finally:
+        request.session.pop(ROSTER_SESSION_KEY, None)
+    if plan.changes:
+        messages.success(
+            request,
+            _("Roster imported: %(created)d created, %(updated)d updated, %(deactivated)d deactivated.")
+            % {"created": len(plan.create), "updated": len(plan.update), "deactivated": len(plan.deactivate)},
+        )
+    else:
+        messages.info(request, _("The roster matches the current staff; nothing changed."))
+    return redirect("hr_roster")
+
+
+@require_GET
+@hr_required
+def queue(request):
+    """Only people whose current decision is opt-in, and reverts after a withdrawal."""
+    cases = SwitchoverCase.objects.filter(closed_at=None).select_related("employee", "employee__office")
+    query = request.GET.get("q", "").strip()
+    if query:
+        cases = cases.filter(
+            Q(employee__display_name__icontains=query) | Q(employee__employee_number__icontains=query)
+        )
+    page = Paginator(cases.order_by("kind", "opened_at", "pk"), QUEUE_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    services.record_access(
+        user=request.user,
+        kind="switchover.queue_opened",
+        payload={"page": page.number, "searched": bool(query)},
+    )
+    return render(request, "consent/hr/queue.html", {"page": page, "query": query})
+
+
+@require_POST
+@hr_required
+def queue_step(request, case_id):
+    case = get_object_or_404(SwitchoverCase, pk=case_id, closed_at=None)
+    try:
+        services.record_switchover_step(user=request.user, case=case, step=request.POST.get("step", ""))
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    else:
+        messages.success(
+            request, _("The step was recorded for %(name)s.") % {"name": case.employee.display_name}
+        )
+    return redirect("hr_queue")
+
+
+@require_http_methods(["GET", "POST"])
+@hr_required
+def explanation(request):
+    current = ExplanationVersion.current()
+    initial = (
+        {name: getattr(current, name) for name in ExplanationVersionForm.base_fields} if current else None
+    )
+    form = ExplanationVersionForm(request.POST or None, initial=initial)
+    preview = None
+    if request.method == "POST" and form.is_valid():
+        if request.POST.get("action") == "publish":
+            version = services.publish_explanation_version(user=request.user, fields=form.cleaned_data)
+            messages.success(
+                request,
+                _(
+                    "Version %(number)d is published. "
+                    "Everyone must read and confirm it before their next decision."
+                )
+                % {"number": version.number},
+            )
+            return redirect("hr_explanation")
+        preview = form.cleaned_data
+    status = 400 if request.method == "POST" and form.errors else 200
+    versions = ExplanationVersion.objects.order_by("-number")
+    context = {"form": form, "current": current, "preview": preview, "versions": versions}
+    return render(request, "consent/hr/explanation.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@hr_required
+def notices(request):
+    form = NoticeForm(request.POST or None)
+    flagged, preview = [], None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        preview = data
+        flagged = wording.flagged_words(data["title"], data["body"])
+        if request.POST.get("action") == "publish":
+            try:
+                services.publish_notice(
+                    user=request.user,
+                    title=data["title"],
+                    body=data["body"],
+                    offices=data["offices"],
+                    accept_flagged=data["accept_flagged"],
+                )
+            except services.CompulsionWording:
+                form.add_error(
+                    "accept_flagged",
+                    _("This wording may sound compulsory. Reword it, or tick the box to publish anyway."),
+                )
+            else:
+                messages.success(request, _("The notice is published to the staff it addresses."))
+                return redirect("hr_notices")
+    status = 400 if request.method == "POST" and form.errors else 200
+    page = Paginator(Notice.objects.prefetch_related("offices"), 20).get_page(request.GET.get("page"))
+    context = {"form": form, "flagged": flagged, "page": page, "preview": preview}
+    return render(request, "consent/hr/notices.html", context, status=status)

@@ -1,0 +1,233 @@
+"""The union's workspace: the complaint inbox, the audit chain it can verify
+itself, checkpoints, the export bundle and coercion indicators."""
+
+import datetime
+import tempfile
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from consent import audit, bundle, chain, indicators, services
+from consent.access import union_required
+from consent.forms import CheckpointUploadForm, MessageForm
+from consent.models import AuditEvent, Checkpoint, Complaint, ComplaintMessage, Employee, Office
+
+INBOX_PAGE_SIZE = 25
+EVENTS_PAGE_SIZE = 100
+HR_ACTION_KINDS = [
+    "switchover.queue_opened",
+    "switchover.step_recorded",
+    "notice.published",
+    "roster.imported",
+    "explanation.published",
+    "hr.figures_exported",
+]
+
+
+@require_GET
+@union_required
+def inbox(request):
+    complaints = Complaint.objects.select_related("office")
+    filters = {
+        "status": request.GET.get("status", ""),
+        "role": request.GET.get("role", ""),
+        "office": request.GET.get("office", ""),
+        "identity": request.GET.get("identity", ""),
+    }
+    if filters["status"] in Complaint.Status.values:
+        complaints = complaints.filter(status=filters["status"])
+    if filters["role"] in Complaint.Role.values:
+        complaints = complaints.filter(involved_role=filters["role"])
+    if filters["office"]:
+        complaints = complaints.filter(office__code=filters["office"])
+    if filters["identity"] == "anonymous":
+        complaints = complaints.filter(reporter=None)
+    elif filters["identity"] == "named":
+        complaints = complaints.exclude(reporter=None)
+    page = Paginator(complaints.order_by("-created_at"), INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "filters": filters,
+        "statuses": Complaint.Status.choices,
+        "roles": Complaint.Role.choices,
+        "offices": Office.objects.order_by("code"),
+        "query": request.GET.urlencode(),
+    }
+    return render(request, "consent/union/inbox.html", context)
+
+
+@require_GET
+@union_required
+def complaint(request, number):
+    item = get_object_or_404(
+        Complaint.objects.select_related("office", "reporter", "reporter__office"), number=number
+    )
+    history = []
+    if item.shared_pseudonym:
+        history = Employee.objects.get(pseudonym=item.shared_pseudonym).decisions.order_by("audit_seq")
+    context = {
+        "complaint": item,
+        "thread": item.messages.all(),
+        "form": MessageForm(),
+        "statuses": Complaint.Status.choices,
+        "history": history,
+    }
+    return render(request, "consent/union/complaint.html", context)
+
+
+@require_POST
+@union_required
+def complaint_message(request, number):
+    item = get_object_or_404(Complaint, number=number)
+    form = MessageForm(request.POST)
+    if form.is_valid():
+        internal = request.POST.get("internal") == "1"
+        services.add_complaint_message(
+            complaint=item,
+            author=ComplaintMessage.UNION,
+            body=form.cleaned_data["body"],
+            internal=internal,
+            user=request.user,
+        )
+        messages.success(
+            request, _("The note was saved.") if internal else _("The message was sent to the reporter.")
+        )
+    else:
+        messages.error(request, form.errors["body"][0])
+    return redirect("union_complaint", number=number)
+
+
+@require_POST
+@union_required
+def complaint_status(request, number):
+    item = get_object_or_404(Complaint, number=number)
+    try:
+        services.set_complaint_status(
+            complaint=item, status=request.POST.get("status", ""), user=request.user
+        )
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    else:
+        messages.success(request, _("The status is now: %(status)s.") % {"status": item.get_status_display()})
+    return redirect("union_complaint", number=number)
+
+
+def _parse_date(text):
+    try:
+        return datetime.date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+@require_GET
+@union_required
+def audit_view(request):
+    result = audit.verify_database(Checkpoint.objects.values_list("seq", "entry_hash"))
+    events = AuditEvent.objects.all()
+    filters = {
+        "kind": request.GET.get("kind", ""),
+        "office": request.GET.get("office", ""),
+        "start": request.GET.get("start", ""),
+        "end": request.GET.get("end", ""),
+        "hr": request.GET.get("hr", ""),
+    }
+    if filters["hr"]:
+        events = events.filter(kind__in=HR_ACTION_KINDS)
+    elif filters["kind"]:
+        events = events.filter(kind=filters["kind"])
+    if filters["office"]:
+        office_pseudonyms = Employee.objects.filter(office__code=filters["office"]).values("pseudonym")
+        events = events.filter(subject__in=office_pseudonyms)
+    start, end = _parse_date(filters["start"]), _parse_date(filters["end"])
+    if start:
+        events = events.filter(occurred_at__date__gte=start)
+    if end:
+        events = events.filter(occurred_at__date__lte=end)
+    page = Paginator(events.order_by("-seq"), EVENTS_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "result": result,
+        "page": page,
+        "filters": filters,
+        "kinds": AuditEvent.objects.order_by("kind").values_list("kind", flat=True).distinct(),
+        "offices": Office.objects.order_by("code"),
+        "checkpoints": Checkpoint.objects.all(),
+        "query": query.urlencode(),
+        "upload_form": CheckpointUploadForm(),
+        "bad_dates": bool(filters["start"] and not start or filters["end"] and not end),
+    }
+    return render(request, "consent/union/audit.html", context)
+
+
+@require_POST
+@union_required
+def save_checkpoint(request):
+    checkpoint = services.save_checkpoint(user=request.user)
+    stamp = timezone.localtime(checkpoint.saved_at).strftime("%Y%m%d-%H%M")
+    text = (
+        "# consent ledger audit checkpoint: keep this file. Verify later with\n"
+        "# python3 verify_chain.py events.jsonl --checkpoints-file THIS_FILE\n"
+        f"# saved {audit.rfc3339(checkpoint.saved_at)}\n"
+        f"{checkpoint.seq}:{checkpoint.entry_hash}\n"
+    )
+    response = HttpResponse(text, content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="checkpoint-{checkpoint.seq}-{stamp}.txt"'
+    return response
+
+
+@require_POST
+@union_required
+def verify_checkpoints(request):
+    form = CheckpointUploadForm(request.POST, request.FILES)
+    outcome = None
+    if form.is_valid():
+        try:
+            text = form.cleaned_data["file"].read(1_000_000).decode("utf-8-sig")
+            lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+            checkpoints = [chain.parse_checkpoint(line) for line in lines]
+        except (UnicodeDecodeError, ValueError) as error:
+            form.add_error("file", _("This is not a checkpoint file: %(reason)s") % {"reason": error})
+        else:
+            if not checkpoints:
+                form.add_error("file", _("The file holds no checkpoint."))
+            else:
+                outcome = {"checked": len(checkpoints), "result": audit.verify_database(checkpoints)}
+    status = 400 if form.errors else 200
+    return render(
+        request, "consent/union/checkpoint_result.html", {"form": form, "outcome": outcome}, status=status
+    )
+
+
+@require_GET
+@union_required
+def export_bundle(request):
+    services.record_access(user=request.user, kind="audit.exported")
+    head = AuditEvent.objects.order_by("-seq").only("seq", "entry_hash").first()
+    # FileResponse closes it once sent; large bundles spill to disk.
+    spool = tempfile.SpooledTemporaryFile(max_size=50 * 1024 * 1024)  # noqa: SIM115
+    bundle.write_bundle(
+        spool,
+        export_lines=audit.export_lines(),
+        checkpoints=[(c.seq, c.entry_hash, audit.rfc3339(c.saved_at)) for c in Checkpoint.objects.all()],
+        head_seq=head.seq,
+        head_hash=head.entry_hash,
+        created_at=audit.rfc3339(timezone.now()),
+    )
+    spool.seek(0)
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    return FileResponse(
+        spool, as_attachment=True, filename=f"consent-audit-{stamp}.zip", content_type="application/zip"
+    )
+
+
+@require_http_methods(["GET"])
+@union_required
+def indicators_view(request):
+    return render(request, "consent/union/indicators.html", indicators.compute())

@@ -1,0 +1,44 @@
+"""HR's pages in headless Chromium: sign-in with TOTP, then every page checked with axe."""
+
+import re
+
+from tests.browser.conftest import assert_accessible, sign_in
+
+HR = "browser-hr@example.jp"
+
+
+def test_hr_pages_have_no_accessibility_violations(page, axe):
+    sign_in(page, HR)
+    page.goto("/hr/")
+    assert page.locator("h1").inner_text() == "集計"
+    assert "秘匿" in page.content()
+    assert page.locator("svg[role=img] title").count() == 1
+    assert_accessible(axe, page, "ja-hr-01-dashboard")
+
+    page.goto("/hr/queue/")
+    assert_accessible(axe, page, "ja-hr-02-queue")
+
+    page.goto("/hr/roster/")
+    assert_accessible(axe, page, "ja-hr-03-roster")
+
+    page.goto("/hr/notices/")
+    page.get_by_label("件名").fill("切替の手続きについて")
+    page.get_by_label("本文").fill("期限までに必ず提出すること。")
+    page.get_by_role("button", name="確認してプレビュー").click()
+    assert page.locator("mark").count() >= 2
+    assert_accessible(axe, page, "ja-hr-04-notice-flagged")
+
+    page.goto("/hr/explanation/")
+    assert_accessible(axe, page, "ja-hr-05-explanation")
+
+    page.get_by_role("button", name="English").click()
+    for path, name in (
+        ("/hr/", "en-hr-01-dashboard"),
+        ("/hr/queue/", "en-hr-02-queue"),
+        ("/hr/roster/", "en-hr-03-roster"),
+        ("/hr/notices/", "en-hr-04-notices"),
+        ("/hr/explanation/", "en-hr-05-explanation"),
+    ):
+        page.goto(path)
+        assert re.match(r"en", page.locator("html").get_attribute("lang"))
+        assert_accessible(axe, page, name)

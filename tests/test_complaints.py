@@ -1,0 +1,165 @@
+"""Complaints: named or anonymous, confidential from HR and administrators."""
+
+import json
+import logging
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+
+from consent import services
+from consent.models import AuditEvent, Complaint, ComplaintMessage
+from tests.conftest import sign_in_with_mfa
+
+GOOD = {
+    "what": "told_compulsory",
+    "occurred_on": "2026-06-10",
+    "involved_role": "head_of_unit",
+    "details": "所属長から一体化は強制だと言われました。",
+    "identity": "anonymous",
+}
+
+
+def file_anonymous(client, **extra):
+    response = client.post(
+        "/complaints/new/", {**GOOD, **extra}, HTTP_USER_AGENT="TellTale/1.0", REMOTE_ADDR="203.0.113.77"
+    )
+    code = response.context["code"]
+    return response, code
+
+
+def test_every_employee_page_links_to_the_union(alice_client):
+    for path in ("/", "/explanation/", "/history/"):
+        assert reverse("complaint_new") in alice_client.get(path).content.decode()
+
+
+def test_anonymous_complaint_keeps_no_account_ip_or_browser(alice_client, alice, caplog):
+    caplog.set_level(logging.DEBUG)
+    response, code = file_anonymous(alice_client)
+    assert response.status_code == 200
+    assert len(code) == 16 and code.isdigit()
+    complaint = Complaint.objects.get()
+    assert complaint.reporter is None and complaint.shared_pseudonym == ""
+    assert code not in complaint.code_hash and complaint.code_hash.startswith("argon2")
+    # Nothing anywhere in the database holds the address, the browser or a link to the account.
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names():
+            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
+            dump = repr(cursor.fetchall())
+            assert "203.0.113.77" not in dump, table
+            assert "TellTale" not in dump, table
+            assert code not in dump, table
+            if table == "django_session":
+                assert complaint.number not in dump
+    event = AuditEvent.objects.get(kind="complaint.filed")
+    body = json.loads(event.body)
+    assert body["actor"] == "complainant" and body["subject"] is None
+    assert alice.pseudonym not in event.body
+    assert "203.0.113.77" not in caplog.text and "TellTale" not in caplog.text
+
+
+def test_the_code_is_shown_once_and_opens_the_complaint_without_signing_in(alice_client, db):
+    _response, code = file_anonymous(alice_client)
+    stranger = Client()
+    response = stranger.post(
+        "/complaints/follow-up/", {"code": f"{code[:4]} {code[4:8]} {code[8:12]} {code[12:]}"}
+    )
+    assert response.status_code == 302
+    number = code[:6]
+    page = stranger.get(response.url).content.decode()
+    assert "所属長から" in page and "受付" in page
+    stranger.post(f"/complaints/{number}/reply/", {"body": "追加の情報です。"})
+    assert ComplaintMessage.objects.get().author == "reporter"
+    stranger.post(f"/complaints/{number}/withdraw/")
+    assert Complaint.objects.get().status == "withdrawn"
+
+
+def test_a_wrong_code_reveals_nothing_and_is_rate_limited(alice_client, db):
+    _response, code = file_anonymous(alice_client)
+    stranger = Client()
+    wrong = code[:6] + ("0000000000" if code[6:] != "0000000000" else "1111111111")
+    unknown = ("999999" if code[:6] != "999999" else "888888") + "0000000000"
+    answers = {
+        stranger.post("/complaints/follow-up/", {"code": c}).content.decode().count("開けません")
+        for c in (wrong, unknown)
+    }
+    assert answers == {1}
+    for _ in range(5):
+        stranger.post("/complaints/follow-up/", {"code": wrong})
+    # Even the right code is refused once the number is rate-limited, with the same words.
+    response = stranger.post("/complaints/follow-up/", {"code": code})
+    assert response.status_code == 400 and "開けません" in response.content.decode()
+
+
+def test_another_browser_cannot_open_an_anonymous_complaint(alice_client, bob):
+    _response, code = file_anonymous(alice_client)
+    other = Client()
+    other.force_login(bob.user)
+    assert other.get(f"/complaints/{code[:6]}/").status_code == 404
+    assert alice_client.get(f"/complaints/{code[:6]}/").status_code == 404  # not even the sender's session
+
+
+def test_a_named_complaint_may_share_the_pseudonym(alice_client, alice):
+    response = alice_client.post("/complaints/new/", {**GOOD, "identity": "named", "share_pseudonym": "on"})
+    complaint = Complaint.objects.get()
+    assert response.url == reverse("complaint", args=[complaint.number])
+    assert complaint.reporter == alice and complaint.shared_pseudonym == alice.pseudonym
+    assert "所属長から" in alice_client.get(response.url).content.decode()
+
+
+def test_someone_elses_named_complaint_is_404(alice_client, bob):
+    complaint, _code = services.file_complaint(
+        user=bob.user, anonymous=False, what="pressured", involved_role="colleague", details="x"
+    )
+    assert alice_client.get(f"/complaints/{complaint.number}/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "data,message",
+    [
+        ({**GOOD, "details": "番号 1234 5678 9018"}, "マイナンバー"),
+        ({**GOOD, "what": ""}, "選んでください"),
+        ({**GOOD, "occurred_on": "2999-01-01"}, "未来"),
+        ({**GOOD, "identity": ""}, "匿名"),
+    ],
+)
+def test_bad_complaints_are_refused_with_a_message(alice_client, data, message):
+    response = alice_client.post("/complaints/new/", data)
+    assert response.status_code == 400 and message in response.content.decode()
+    assert not Complaint.objects.exists()
+
+
+def test_anonymous_visitors_cannot_file(client, db):
+    assert client.get("/complaints/new/").status_code == 302
+
+
+def test_hr_and_administrators_have_no_way_to_complaints(client, hr, django_user_model, alice):
+    complaint, _ = services.file_complaint(
+        user=alice.user,
+        anonymous=False,
+        what="pressured",
+        involved_role="hr",
+        details="人事課から催促されました",
+    )
+    sign_in_with_mfa(client, hr.user)
+    from django.urls import get_resolver
+
+    paths = [
+        p
+        for p in ("/hr/", "/hr/queue/", "/hr/notices/", "/hr/explanation/", "/hr/roster/", "/hr/figures.csv")
+    ]
+    for path in paths:
+        assert "人事課から催促" not in client.get(path).content.decode("utf-8-sig")
+    for path in ("/union/", f"/union/complaints/{complaint.number}/", "/union/audit/", "/union/indicators/"):
+        assert client.get(path).status_code == 403
+    names = {name for name in get_resolver().reverse_dict if isinstance(name, str)}
+    assert not any(name.startswith("admin:consent_complaint") for name in names)
+    admin = django_user_model.objects.create_superuser("root", "root@example.jp", "x-long-password")
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    TOTP.activate(admin, generate_totp_secret())
+    root = sign_in_with_mfa(Client(), admin)
+    index = root.get("/admin/").content.decode()
+    assert "complaint" not in index.lower() and "checkpoint" not in index.lower()
+    assert root.get("/admin/consent/complaint/").status_code == 404

@@ -1,0 +1,144 @@
+"""Importing the roster: preview first, all or nothing, idempotent, one audit event."""
+
+import json
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+
+from consent.models import AuditEvent, Decision, Employee, Office
+
+ROOT = Path(__file__).resolve().parents[1]
+HEADER = "職員番号,氏名,メールアドレス,事務所コード,事務所名,上位事務所コード,在職"
+ROSTER = "\n".join(
+    [
+        HEADER,
+        "R0001,山田 太郎,taro@example.jp,100,中部地方整備局,,1",
+        "R0002,鈴木 花子,hanako@example.jp,200,名古屋国道事務所,100,1",
+        "R0003,佐藤 次郎,jiro@example.jp,200,名古屋国道事務所,100,1",
+    ]
+)
+
+
+def upload(client, text, encoding="cp932", chosen=""):
+    data = text.encode(encoding) if encoding != "utf-8-sig" else "\ufeff".encode() + text.encode()
+    return client.post("/hr/roster/", {"file": SimpleUploadedFile("roster.csv", data), "encoding": chosen})
+
+
+def confirm(client):
+    sha = client.session["hr_roster_upload"]["sha256"]
+    return client.post("/hr/roster/confirm/", {"sha256": sha}, follow=True)
+
+
+@pytest.mark.parametrize("encoding", ["cp932", "utf-8", "utf-8-sig"])
+def test_preview_changes_nothing_then_confirm_imports(
+    hr_client, encoding, mailoutbox, django_capture_on_commit_callbacks
+):
+    employees, events = Employee.objects.count(), AuditEvent.objects.count()
+    response = upload(hr_client, ROSTER, encoding)
+    assert response.status_code == 200
+    assert "山田 太郎" in response.content.decode()
+    assert Employee.objects.count() == employees and AuditEvent.objects.count() == events
+    with django_capture_on_commit_callbacks(execute=True):
+        response = confirm(hr_client)
+    assert "3件" in response.content.decode() or "3" in response.content.decode()
+    assert Employee.objects.filter(employee_number__startswith="R").count() == 3
+    assert Office.objects.get(code="200").parent.code == "100"
+    event = AuditEvent.objects.get(kind="roster.imported")
+    payload = json.loads(event.body)["payload"]
+    assert payload["created"] == 3 and len(payload["sha256"]) == 64
+    assert "山田" not in event.body
+    assert len(mailoutbox) == 3
+    assert "/accounts/password/reset/key/" in mailoutbox[0].body
+    assert not Decision.objects.exists()
+
+
+def test_reimporting_the_same_file_changes_nothing(hr_client, hr):
+    full = ROSTER + f"\n{hr.employee_number},hana,hana@example.jp,200,名古屋国道事務所,100,1"
+    upload(hr_client, full)
+    confirm(hr_client)
+    events = AuditEvent.objects.count()
+    response = upload(hr_client, full)
+    assert "何も変わりません" in response.content.decode()
+    assert AuditEvent.objects.count() == events
+
+
+def test_leavers_are_deactivated_never_deleted(hr_client, hr):
+    full = ROSTER + f"\n{hr.employee_number},hana,hana@example.jp,200,名古屋国道事務所,100,1"
+    upload(hr_client, full)
+    confirm(hr_client)
+    upload(hr_client, "\n".join(full.splitlines()[:3] + full.splitlines()[4:]))  # R0003 left
+    confirm(hr_client)
+    leaver = Employee.objects.get(employee_number="R0003")
+    assert not leaver.is_active and not leaver.user.is_active
+
+
+def test_a_bad_file_lists_every_problem_and_changes_nothing(hr_client):
+    bad = "\n".join(
+        [
+            HEADER,
+            "R0001,山田,not-an-email,100,本局,,1",
+            "R0002,,b@example.jp,100,本局,,maybe",
+            "R0003,佐藤,c@example.jp,100,本局,,1",
+        ]
+    )
+    employees = Employee.objects.count()
+    response = upload(hr_client, bad)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert html.count("<tr>") >= 4  # header row + at least three problems
+    assert Employee.objects.count() == employees
+    assert "hr_roster_upload" not in hr_client.session
+
+
+def test_a_my_number_in_the_file_is_refused_without_echoing_it(hr_client):
+    response = upload(hr_client, HEADER + "\nR0001,123456789018,a@example.jp,100,本局,,1")
+    assert response.status_code == 400
+    assert "123456789018" not in response.content.decode()
+    assert not Employee.objects.filter(employee_number="R0001").exists()
+
+
+def test_a_stale_preview_is_refused(hr_client):
+    upload(hr_client, ROSTER)
+    response = hr_client.post("/hr/roster/confirm/", {"sha256": "0" * 64}, follow=True)
+    assert "もう一度" in response.content.decode()
+    assert not Employee.objects.filter(employee_number="R0001").exists()
+
+
+def test_the_command_has_the_same_rules_and_exit_codes(hr, tmp_path):
+    path = tmp_path / "roster.csv"
+    path.write_bytes(ROSTER.encode("cp932"))
+    out = StringIO()
+    call_command("import_roster", str(path), "--dry-run", "--as", hr.user.email, stdout=out)
+    assert "3 to create" in out.getvalue()
+    assert not Employee.objects.filter(employee_number="R0001").exists()
+    call_command("import_roster", str(path), "--as", hr.user.email, "--no-invite", stdout=out)
+    assert Employee.objects.filter(employee_number__startswith="R").count() == 3
+    path.write_bytes((HEADER + "\nR0009,x,bad,100,本局,,1").encode())
+    with pytest.raises(SystemExit) as exit_:
+        call_command("import_roster", str(path), "--as", hr.user.email, stderr=StringIO())
+    assert exit_.value.code == 1
+
+
+def test_the_command_refuses_an_actor_who_is_not_hr(alice, tmp_path):
+    from django.core.management.base import CommandError
+
+    path = tmp_path / "roster.csv"
+    path.write_text(ROSTER, encoding="utf-8")
+    with pytest.raises(CommandError):
+        call_command("import_roster", str(path), "--as", alice.user.email)
+
+
+def test_the_command_help_states_its_rule():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "help", "import_roster"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"DEBUG": "1", "PATH": "/usr/bin:/bin"},
+    )
+    assert "never records a decision" in " ".join(result.stdout.split())
