@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from consent.models import AuditEvent, Decision, Employee, Office
+from consent.models import AuditEvent, Complaint, Decision, Employee, Notice, Office
 
 
 def test_it_refuses_to_run_without_debug(db, settings):
@@ -33,6 +33,8 @@ def test_it_builds_a_realistic_spread_and_is_idempotent(db, settings, capsys):
         payload = json.loads(body)["payload"]
         assert payload["demo"] is True and payload["channel"] == "demo-seed"
     assert "hr@demo.example.jp" in capsys.readouterr().out
+    assert Notice.objects.filter(flagged_words=[]).count() == 1 and Notice.objects.count() == 2
+    assert Complaint.objects.filter(reporter=None).count() == 1 and Complaint.objects.count() == 2
     call_command("seed_demo")
     assert Employee.objects.count() == employees
     assert AuditEvent.objects.count() == events

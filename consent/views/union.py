@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from consent import audit, bundle, chain, indicators, services
 from consent.access import union_required
 from consent.forms import CheckpointUploadForm, MessageForm
-from consent.models import AuditEvent, Checkpoint, Complaint, ComplaintMessage, Employee, Office
+from consent.models import AuditEvent, Checkpoint, Complaint, ComplaintMessage, Decision, Employee, Office
 
 INBOX_PAGE_SIZE = 25
 EVENTS_PAGE_SIZE = 100
@@ -70,7 +70,7 @@ def complaint(request, number):
     )
     history = []
     if item.shared_pseudonym:
-        history = Employee.objects.get(pseudonym=item.shared_pseudonym).decisions.order_by("audit_seq")
+        history = Decision.objects.filter(employee__pseudonym=item.shared_pseudonym).order_by("audit_seq")
     context = {
         "complaint": item,
         "thread": item.messages.all(),

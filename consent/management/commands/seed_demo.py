@@ -6,9 +6,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 
 from consent import services
-from consent.models import Choice, Employee, ExplanationVersion, Office, RoleGrant
+from consent.models import Choice, Complaint, Employee, ExplanationVersion, Notice, Office, RoleGrant
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - demo data only, refused without DEBUG
 DOMAIN = "demo.example.jp"
@@ -122,7 +123,8 @@ class Command(BaseCommand):
                     )
                     self._act(employee, version, rng)
                     created += 1
-            self._special_accounts(offices, password_hash)
+            hr = self._special_accounts(offices, password_hash)
+            self._notices_and_complaints(hr, offices)
         self.stdout.write(self.style.SUCCESS(f"Demo data ready ({created} employees created)."))
         self.stdout.write(
             f"Sign in at /accounts/login/ with password {DEMO_PASSWORD!r}:\n"
@@ -161,6 +163,8 @@ class Command(BaseCommand):
                 password_hash=password_hash,
             )
             RoleGrant.objects.get_or_create(user=employee.user, role=role)
+            if role == "hr":
+                hr = employee
         User = get_user_model()
         admin, created = User.objects.get_or_create(
             username=f"admin@{DOMAIN}",
@@ -170,3 +174,41 @@ class Command(BaseCommand):
             admin.password = password_hash
             admin.save()
             EmailAddress.objects.create(user=admin, email=admin.email, verified=True, primary=True)
+        return hr
+
+    def _notices_and_complaints(self, hr, offices):
+        """One clean notice, one published despite its compulsory wording, and two
+        complaints, so the union's pages have something to show."""
+        if Notice.objects.exists():
+            return
+        services.publish_notice(
+            user=hr.user,
+            title="職員証の切替についてのお知らせ",
+            body="マイナンバーカードへの職員証機能の搭載を希望する方は、この台帳で選択してください。",
+        )
+        services.publish_notice(
+            user=hr.user,
+            title="【至急】切替手続きについて",
+            body="全職員は期限までに必ずマイナンバーカードを提出すること。",
+            offices=[offices["200"]],
+            accept_flagged=True,
+        )
+        reporters = Employee.objects.filter(office=offices["200"]).order_by("employee_number")[:2]
+        services.file_complaint(
+            user=reporters[0].user,
+            anonymous=True,
+            what=Complaint.What.TOLD_COMPULSORY,
+            involved_role=Complaint.Role.HEAD_OF_UNIT,
+            office=offices["200"],
+            occurred_on=timezone.localdate(),
+            details="朝礼で所属長から、一体化は全員の義務だと言われました。",
+        )
+        services.file_complaint(
+            user=reporters[1].user,
+            anonymous=False,
+            what=Complaint.What.ASKED_DECISION,
+            involved_role=Complaint.Role.COLLEAGUE,
+            office=offices["200"],
+            details="同僚から、どちらを選んだのか何度も聞かれて困っています。",
+            share_pseudonym=True,
+        )
