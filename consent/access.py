@@ -11,7 +11,7 @@ from allauth.account.authentication import get_authentication_records
 from allauth.mfa.models import Authenticator
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.urls import reverse
 
@@ -118,6 +118,22 @@ class PrivilegedRoleMFAMiddleware:
             and not has_totp(user)
         ):
             return redirect(reverse("mfa_activate_totp"))
+        return self.get_response(request)
+
+
+class RefuseNulMiddleware:
+    """A NUL byte in the path or a parameter is never meaningful here, and
+    PostgreSQL refuses it deep inside a query: answer 400 at the door."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        values = [request.path] + [v for _k, v in request.GET.lists() for v in v]
+        if request.method == "POST" and request.content_type != "multipart/form-data":
+            values += [v for _k, v in request.POST.lists() for v in v]
+        if any("\x00" in value for value in values):
+            return HttpResponseBadRequest("NUL")
         return self.get_response(request)
 
 

@@ -1,19 +1,32 @@
-"""The administrator's screens: offices, people and roles are editable;
-decisions, acknowledgements, explanations and audit events are read-only
-everywhere, because only the employee's own session and the services write them.
+"""The administrator's screens: offices, people and role grants.
+
+Administrators run the deployment; they are not meant to learn anyone's
+decision. So decisions and acknowledgements are not in the admin at all, the
+pseudonyms that would map chain events to names are not shown, audit events
+are read-only, complaints and checkpoints are absent, and nothing here can
+move an account to another person (email, password, linked user). Role
+grants go through the services so that each one is on the audit chain.
 """
 
+from allauth.account.decorators import secure_admin_login
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 
-from consent.models import (
-    Acknowledgement,
-    AuditEvent,
-    Decision,
-    Employee,
-    ExplanationVersion,
-    Office,
-    RoleGrant,
-)
+from consent import services
+from consent.access import signed_in_with_mfa
+from consent.models import AuditEvent, Employee, ExplanationVersion, Office, RoleGrant
+
+# Sign-in goes through allauth (TOTP included), never the admin's own password form.
+admin.site.login = secure_admin_login(admin.site.login)
+_has_permission = admin.site.has_permission
+admin.site.has_permission = lambda request: _has_permission(request) and signed_in_with_mfa(request)
+
+for model in (EmailAddress, Authenticator, Group, get_user_model()):
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -21,6 +34,22 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(get_user_model())
+class UserAdmin(admin.ModelAdmin):
+    """Accounts are provisioned from the roster; here only access flags change."""
+
+    list_display = ["username", "email", "is_active", "is_staff"]
+    search_fields = ["username", "email"]
+    fields = ["username", "email", "is_active", "is_staff", "is_superuser", "last_login", "date_joined"]
+    readonly_fields = ["username", "email", "last_login", "date_joined"]
+
+    def has_add_permission(self, request, obj=None):
         return False
 
     def has_delete_permission(self, request, obj=None):
@@ -38,8 +67,11 @@ class EmployeeAdmin(admin.ModelAdmin):
     list_display = ["employee_number", "display_name", "office", "is_active"]
     list_filter = ["is_active", "office"]
     search_fields = ["employee_number", "display_name"]
-    readonly_fields = ["pseudonym"]
-    raw_id_fields = ["user"]
+    fields = ["employee_number", "display_name", "office", "is_active", "user"]
+    readonly_fields = ["employee_number", "user"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
     def has_delete_permission(self, request, obj=None):
         # Leavers are deactivated; their history must stay.
@@ -52,24 +84,27 @@ class RoleGrantAdmin(admin.ModelAdmin):
     list_filter = ["role"]
     raw_id_fields = ["user"]
 
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        services.grant_role(actor=request.user, user=obj.user, role=obj.role, grant=obj)
+
+    def delete_model(self, request, obj):
+        services.revoke_role(actor=request.user, grant=obj)
+
+    def delete_queryset(self, request, queryset):
+        for grant in queryset:
+            services.revoke_role(actor=request.user, grant=grant)
+
 
 @admin.register(ExplanationVersion)
 class ExplanationVersionAdmin(ReadOnlyAdmin):
     list_display = ["number", "title_ja", "published_at", "content_hash"]
 
 
-@admin.register(Decision)
-class DecisionAdmin(ReadOnlyAdmin):
-    list_display = ["audit_seq", "employee", "choice", "created_at", "channel"]
-    list_filter = ["choice", "channel"]
-
-
-@admin.register(Acknowledgement)
-class AcknowledgementAdmin(ReadOnlyAdmin):
-    list_display = ["audit_seq", "employee", "version", "created_at"]
-
-
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = ["seq", "kind", "subject", "occurred_at", "entry_hash"]
+    list_display = ["seq", "kind", "occurred_at", "entry_hash"]
     list_filter = ["kind"]
+    exclude = ["subject"]

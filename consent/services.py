@@ -28,6 +28,7 @@ from consent import audit, explanation_text, wording
 from consent.models import (
     Acknowledgement,
     AuditEvent,
+    AuditHead,
     Checkpoint,
     Choice,
     Complaint,
@@ -37,6 +38,7 @@ from consent.models import (
     ExplanationVersion,
     Notice,
     Office,
+    RoleGrant,
     SwitchoverCase,
     pseudonym_for,
 )
@@ -211,14 +213,18 @@ def record_decision(*, user, choice, comment="", channel="web", sign_in_method="
 
 def _follow_switchover(employee, previous, choice, now):
     """Keep HR's queue in step with the decision: an opt-in opens a switch-over;
-    a withdrawal closes it and opens a revert, so the card is not left half done."""
+    a withdrawal closes it, and opens a revert when card work was already done.
+
+    Without work to undo no revert is opened: it would show HR, by name,
+    someone who withdrew."""
+    switches = SwitchoverCase.objects.filter(employee=employee, kind=SwitchoverCase.SWITCH)
     if choice == Choice.OPT_IN:
         SwitchoverCase.objects.create(employee=employee, kind=SwitchoverCase.SWITCH, opened_at=now)
     elif previous == Choice.OPT_IN:
-        SwitchoverCase.objects.filter(employee=employee, kind=SwitchoverCase.SWITCH, closed_at=None).update(
-            closed_at=now
-        )
-        SwitchoverCase.objects.create(employee=employee, kind=SwitchoverCase.REVERT, opened_at=now)
+        latest = switches.order_by("-opened_at", "-pk").first()
+        switches.filter(closed_at=None).update(closed_at=now)
+        if latest is not None and latest.steps_done:
+            SwitchoverCase.objects.create(employee=employee, kind=SwitchoverCase.REVERT, opened_at=now)
 
 
 def _send_confirmation(user, decision):
@@ -278,7 +284,11 @@ def provision_employee(*, email, display_name, employee_number, office, is_activ
     employee.office = office
     employee.is_active = is_active
     employee.full_clean()
-    employee.save()
+    if employee.pk is None:
+        employee.save()
+    else:
+        # Never write current_choice back: a decision may have committed since we read the row.
+        employee.save(update_fields=["display_name", "office", "is_active"])
     return employee
 
 
@@ -301,6 +311,9 @@ def publish_explanation_version(*, user, fields):
         raise ExplanationIncomplete(missing)
     for value in fields.values():
         check_free_text(value)
+    # Take the chain's lock first, so two HR officers publishing at once get
+    # consecutive numbers instead of a clash.
+    AuditHead.objects.select_for_update().get(pk=1)
     current = ExplanationVersion.current()
     return publish_explanation(
         actor=actor_for(user), number=(current.number if current else 0) + 1, fields=fields
@@ -457,11 +470,19 @@ def plan_roster(parsed):
         if employee is None:
             plan.create.append(row)
             continue
+        if employee.user.email.lower() != row.email:
+            # Changing the address would let whoever imports the file receive
+            # the account's password reset and act as that person.
+            plan.errors.append(
+                RosterError(
+                    row.line, None, _("An import cannot change the email address of an existing account.")
+                )
+            )
+            continue
         changed = [
             name
             for name, old, new in (
                 ("name", employee.display_name, row.name),
-                ("email", employee.user.email.lower(), row.email),
                 ("office", employee.office.code, row.office_code),
                 ("active", employee.is_active, row.active),
             )
@@ -684,3 +705,21 @@ def save_checkpoint(*, user):
         payload={"seq": head.seq, "entry_hash": head.entry_hash},
     )
     return checkpoint
+
+
+@transaction.atomic
+def grant_role(*, actor, user, role, grant=None):
+    """Give a privileged role; on the chain, so the union sees who can read what."""
+    grant = grant or RoleGrant(user=user, role=role)
+    grant.user, grant.role = user, role
+    grant.save()
+    audit.append("role.granted", actor=actor_for(actor), subject=actor_for(user), payload={"role": role})
+    return grant
+
+
+@transaction.atomic
+def revoke_role(*, actor, grant):
+    audit.append(
+        "role.revoked", actor=actor_for(actor), subject=actor_for(grant.user), payload={"role": grant.role}
+    )
+    grant.delete()

@@ -151,3 +151,17 @@ def test_production_settings_are_secure():
 @pytest.mark.parametrize("path", ["/", "/explanation/", "/history/"])
 def test_pages_send_a_content_security_policy(alice_client, path):
     assert "default-src 'self'" in alice_client.get(path)["Content-Security-Policy"]
+
+
+def test_rate_limits_never_store_an_ip_address(client, alice):
+    from django.db import connection
+
+    client.post(
+        reverse("account_login"),
+        {"login": "alice@example.jp", "password": "wrong"},
+        REMOTE_ADDR="203.0.113.9",
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT cache_key FROM consent_cache")
+        keys = " ".join(row[0] for row in cursor.fetchall())
+    assert keys and "203.0.113.9" not in keys

@@ -253,3 +253,10 @@ def test_receipt_ids_are_unguessable(alice):
     ids = {decide(alice, [Choice.OPT_IN, Choice.OPT_OUT][i % 2]).receipt_id for i in range(20)}
     assert len(ids) == 20
     assert all(len(receipt_id) >= 24 for receipt_id in ids)
+
+
+@pytest.mark.parametrize(
+    "path", ["/receipts/%00/", "/receipts/%00.json", "/complaints/%00/", "/history/?page=%00"]
+)
+def test_a_nul_byte_is_a_clear_400_not_a_500(alice_client, path):
+    assert alice_client.get(path).status_code == 400

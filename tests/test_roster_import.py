@@ -142,3 +142,12 @@ def test_the_command_help_states_its_rule():
         env={"DEBUG": "1", "PATH": "/usr/bin:/bin"},
     )
     assert "never records a decision" in " ".join(result.stdout.split())
+
+
+def test_an_import_cannot_change_an_accounts_email(hr_client, alice):
+    text = HEADER + f"\n{alice.employee_number},alice,attacker@evil.example,200,名古屋国道事務所,,1"
+    response = upload(hr_client, text)
+    assert response.status_code == 400
+    assert "メールアドレスは変更できません" in response.content.decode()
+    alice.user.refresh_from_db()
+    assert alice.user.email == "alice@example.jp"

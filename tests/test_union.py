@@ -178,3 +178,10 @@ def test_indicators_flag_notices_and_never_name_people(union_client, hr, alice, 
     page = union_client.get("/union/indicators/").content.decode()
     assert "至急" in page and "<mark>必ず</mark>" in page
     assert alice.display_name not in page.split("<main")[1]
+
+
+def test_the_office_filter_is_refused_for_small_offices(union_client, alice):
+    acknowledge(alice)
+    response = union_client.get(f"/union/audit/?office={alice.office.code}")
+    assert response.context["small_office"]
+    assert "人未満" in response.content.decode()

@@ -139,7 +139,7 @@ def roster_confirm(request):
 def queue(request):
     """Only people whose current decision is opt-in, and reverts after a withdrawal."""
     cases = SwitchoverCase.objects.filter(closed_at=None).select_related("employee", "employee__office")
-    query = request.GET.get("q", "").strip()
+    query = request.GET.get("q", "").strip()[:100]
     if query:
         cases = cases.filter(
             Q(employee__display_name__icontains=query) | Q(employee__employee_number__icontains=query)

@@ -4,6 +4,7 @@ itself, checkpoints, the export bundle and coercion indicators."""
 import datetime
 import tempfile
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -141,9 +142,13 @@ def audit_view(request):
         events = events.filter(kind__in=HR_ACTION_KINDS)
     elif filters["kind"]:
         events = events.filter(kind=filters["kind"])
+    small_office = False
     if filters["office"]:
-        office_pseudonyms = Employee.objects.filter(office__code=filters["office"]).values("pseudonym")
-        events = events.filter(subject__in=office_pseudonyms)
+        staff = Employee.objects.filter(office__code=filters["office"])
+        # In a small office the filter would tell whose pseudonym is whose.
+        small_office = staff.count() < settings.SUPPRESSION_K
+        if not small_office:
+            events = events.filter(subject__in=staff.values("pseudonym"))
     start, end = _parse_date(filters["start"]), _parse_date(filters["end"])
     if start:
         events = events.filter(occurred_at__date__gte=start)
@@ -162,6 +167,8 @@ def audit_view(request):
         "query": query.urlencode(),
         "upload_form": CheckpointUploadForm(),
         "bad_dates": bool(filters["start"] and not start or filters["end"] and not end),
+        "small_office": small_office,
+        "suppression_k": settings.SUPPRESSION_K,
     }
     return render(request, "consent/union/audit.html", context)
 
