@@ -96,6 +96,9 @@ class NoticeForm(forms.Form):
     offices = forms.ModelMultipleChoiceField(
         label=_("Offices"),
         queryset=Office.objects.order_by("code"),
+        # Codes, not primary keys: a huge number typed into the form would
+        # overflow SQLite's integers instead of being a plain invalid choice.
+        to_field_name="code",
         required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text=_("Leave all unticked to address all staff. An office includes its sub-offices."),
@@ -135,6 +138,7 @@ class ComplaintForm(forms.Form):
     office = forms.ModelChoiceField(
         label=_("Where (optional)"),
         queryset=Office.objects.order_by("code"),
+        to_field_name="code",
         required=False,
         empty_label=_("Not given"),
     )
@@ -161,6 +165,14 @@ class ComplaintForm(forms.Form):
         label=_("Let the union look at my decision history on the audit chain (only with my name)"),
         required=False,
     )
+
+    def __init__(self, *args, signed_in=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not signed_in:
+            # Without an account there is no name to give: anonymous only.
+            self.fields["identity"].choices = [("anonymous", _("Anonymously"))]
+            self.fields["identity"].initial = "anonymous"
+            del self.fields["share_pseudonym"]
 
     def clean_occurred_on(self):
         value = self.cleaned_data["occurred_on"]

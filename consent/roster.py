@@ -147,6 +147,10 @@ def _clean_employee_number(value):
 def _clean_name(value):
     if len(value) > _NAME_LIMIT:
         raise _too_long(_NAME_LIMIT)
+    # Control characters (NUL above all) have no place in a name, and the
+    # database would refuse them only after the preview said yes.
+    if any(unicodedata.category(char) == "Cc" for char in value):
+        raise _Invalid(_("This contains control characters."))
     return value
 
 

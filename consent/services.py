@@ -615,7 +615,7 @@ def file_complaint(
     The audit event names neither, so no other role can tell who complained.
     """
     check_free_text(details)
-    employee = _employee(user)
+    employee = None if anonymous else _employee(user)
     now = timezone.now()
     number = _new_complaint_number()
     code = None

@@ -130,8 +130,19 @@ def test_bad_complaints_are_refused_with_a_message(alice_client, data, message):
     assert not Complaint.objects.exists()
 
 
-def test_anonymous_visitors_cannot_file(client, db):
-    assert client.get("/complaints/new/").status_code == 302
+def test_a_signed_out_visitor_can_complain_anonymously_only(client, db):
+    form = client.get("/complaints/new/").content.decode()
+    assert 'value="named"' not in form and "share_pseudonym" not in form
+    response = client.post("/complaints/new/", {**GOOD, "identity": "named"})
+    assert response.status_code == 400 and not Complaint.objects.exists()
+    response = client.post("/complaints/new/", GOOD)
+    assert response.status_code == 200 and len(response.context["code"]) == 16
+    assert Complaint.objects.get().reporter is None
+
+
+def test_a_signed_in_account_without_an_employee_record_is_forbidden(client, django_user_model):
+    client.force_login(django_user_model.objects.create_user("x", "x@example.jp", "pw"))
+    assert client.get("/complaints/new/").status_code == 403
 
 
 def test_hr_and_administrators_have_no_way_to_complaints(client, hr, django_user_model, alice):

@@ -211,7 +211,7 @@ def test_a_clean_notice_reaches_its_office_with_the_standard_statement(hr_client
         {
             "title": "説明会のご案内",
             "body": "説明会を開きます。",
-            "offices": [alice.office.pk],
+            "offices": [alice.office.code],
             "action": "publish",
         },
     )
@@ -269,3 +269,11 @@ def test_a_version_that_drops_a_required_statement_is_refused(hr_client, lang, r
     assert response.status_code == 400
     assert "公開されていません" in response.content.decode()
     assert AuditEvent.objects.filter(kind="explanation.published").count() == 1
+
+
+@pytest.mark.parametrize("offices", [["999999999999999999999"], ["no-such-office"]])
+def test_an_unknown_office_is_a_form_error(hr_client, offices):
+    response = hr_client.post(
+        "/hr/notices/", {"title": "t", "body": "b", "offices": offices, "action": "publish"}
+    )
+    assert response.status_code == 400 and not Notice.objects.exists()

@@ -318,8 +318,10 @@ def test_line_numbers_count_blank_lines_and_multi_line_cells():
         "R2,鈴木,bad,100,本局,,1",
     )
     parsed = parse_roster(text.encode())
-    assert [row.line for row in parsed.rows] == [3]
-    assert [e.line for e in parsed.errors] == [6]
+    # A line break inside a name is refused (control character), at the line
+    # where its record starts; the next record's line still counts both lines.
+    assert [row.line for row in parsed.rows] == []
+    assert [e.line for e in parsed.errors] == [3, 6]
 
 
 def test_extra_values_beyond_the_header():
@@ -423,3 +425,8 @@ def test_rows_of_arbitrary_cells_never_raise_nor_echo_a_my_number(lines):
         assert not contains_my_number(error.message)
     for row in parsed.rows:
         assert not any(contains_my_number(str(value)) for value in vars(row).values())
+
+
+def test_control_characters_in_names_are_refused():
+    parsed = parse_roster(csv_text("R1,山田\x00太郎,a@example.jp,100,本局,,1").encode())
+    assert not parsed.ok and parsed.errors[0].line == 2

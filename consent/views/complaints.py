@@ -7,14 +7,14 @@ the database): access rides on a short-lived signed cookie in the browser.
 from django.contrib import messages
 from django.core import signing
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from consent import services
-from consent.access import employee_required
+from consent.access import employee_required, has_role
 from consent.forms import ComplaintForm, MessageForm, ReceiptCodeForm
 from consent.models import Complaint, ComplaintMessage
 
@@ -26,21 +26,26 @@ FAILURE_WINDOW = 60 * 60
 
 
 @require_http_methods(["GET", "POST"])
-@employee_required
 def new(request):
-    form = ComplaintForm(request.POST if request.method == "POST" else None)
+    """Signed in, an employee may send it named or anonymously. Signed out,
+    anyone may send it anonymously: then not even the timing of a signed-in
+    session sits next to it on the audit chain."""
+    signed_in = request.user.is_authenticated
+    if signed_in and not has_role(request.user, "employee"):
+        raise PermissionDenied
+    form = ComplaintForm(request.POST if request.method == "POST" else None, signed_in=signed_in)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         anonymous = data["identity"] == "anonymous"
         complaint, code = services.file_complaint(
-            user=request.user,
+            user=request.user if signed_in else None,
             anonymous=anonymous,
             what=data["what"],
             involved_role=data["involved_role"],
             details=data["details"],
             occurred_on=data["occurred_on"],
             office=data["office"],
-            share_pseudonym=data["share_pseudonym"] and not anonymous,
+            share_pseudonym=data.get("share_pseudonym", False) and not anonymous,
         )
         if anonymous:
             # Shown once, in this response only: it is stored nowhere in the clear.
