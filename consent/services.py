@@ -295,12 +295,24 @@ def provision_employee(*, email, display_name, employee_number, office, is_activ
 # --- HR -------------------------------------------------------------------
 
 
-class ExplanationIncomplete(Exception):
+class Refusal(Exception):
+    """A write refused for reasons the caller can show; nothing was changed."""
+
+    def __init__(self, reasons):
+        super().__init__(reasons)
+        self.reasons = reasons
+
+
+class ExplanationIncomplete(Refusal):
     """A new explanation version drops statements every version must keep."""
 
-    def __init__(self, missing):
-        super().__init__(missing)
-        self.missing = missing
+
+class CompulsionWording(Refusal):
+    """A notice's wording implies compulsion and HR did not choose to publish anyway."""
+
+
+class RosterRefused(Refusal):
+    """A roster with problems; every one is listed."""
 
 
 @transaction.atomic
@@ -358,12 +370,6 @@ def publish_notice(*, user, title, body, offices=(), accept_flagged=False):
     notice.save()
     notice.offices.set(offices)
     return notice
-
-
-class CompulsionWording(Exception):
-    def __init__(self, words):
-        super().__init__(words)
-        self.words = words
 
 
 def notices_for(employee):
@@ -560,12 +566,6 @@ def import_roster(*, user, parsed, invite=True):
     if invite:
         transaction.on_commit(lambda: [_send_invitation(u) for u in invited])
     return plan
-
-
-class RosterRefused(Exception):
-    def __init__(self, errors):
-        super().__init__(errors)
-        self.errors = errors
 
 
 def _send_invitation(user):

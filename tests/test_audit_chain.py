@@ -155,10 +155,10 @@ def test_a_reordered_row_is_named(history):
     first, second = AuditEvent.objects.get(seq=3), AuditEvent.objects.get(seq=4)
     fields = ["seq", "body", "leaf_hash", "prev_hash", "entry_hash", "kind", "subject", "occurred_at"]
     with connection.cursor() as cursor:
-        # Park the unique columns first so the swap never collides.
+        # Park the unique columns on non-hex values first so the swap never collides.
         cursor.execute(
-            "UPDATE consent_auditevent SET seq = seq + 1000000, prev_hash = 'p' || substr(prev_hash, 2), "
-            "entry_hash = 'e' || substr(entry_hash, 2) WHERE seq IN (3, 4)"
+            "UPDATE consent_auditevent SET seq = seq + 1000000, prev_hash = 'x' || substr(prev_hash, 2), "
+            "entry_hash = 'y' || substr(entry_hash, 2) WHERE seq IN (3, 4)"
         )
     for row, source in ((first, second), (second, first)):
         AuditEvent.objects.filter(pk=row.pk).update(**{f: getattr(source, f) for f in fields})

@@ -3,6 +3,7 @@ explanation versions and notices. No view here can record or change a decision."
 
 import base64
 import csv
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -152,7 +153,8 @@ def queue(request):
         kind="switchover.queue_opened",
         payload={"page": page.number, "searched": bool(query)},
     )
-    return render(request, "consent/hr/queue.html", {"page": page, "query": query})
+    context = {"page": page, "query": query, "query_string": urlencode({"q": query}) if query else ""}
+    return render(request, "consent/hr/queue.html", context)
 
 
 @require_POST

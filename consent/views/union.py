@@ -58,7 +58,7 @@ def inbox(request):
         "statuses": Complaint.Status.choices,
         "roles": Complaint.Role.choices,
         "offices": Office.objects.order_by("code"),
-        "query": request.GET.urlencode(),
+        "query": _without_page(request),
     }
     return render(request, "consent/union/inbox.html", context)
 
@@ -119,6 +119,12 @@ def complaint_status(request, number):
     return redirect("union_complaint", number=number)
 
 
+def _without_page(request):
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
 def _parse_date(text):
     try:
         return datetime.date.fromisoformat(text) if text else None
@@ -155,8 +161,6 @@ def audit_view(request):
     if end:
         events = events.filter(occurred_at__date__lte=end)
     page = Paginator(events.order_by("-seq"), EVENTS_PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
     context = {
         "result": result,
         "page": page,
@@ -164,7 +168,7 @@ def audit_view(request):
         "kinds": AuditEvent.objects.order_by("kind").values_list("kind", flat=True).distinct(),
         "offices": Office.objects.order_by("code"),
         "checkpoints": Checkpoint.objects.all(),
-        "query": query.urlencode(),
+        "query": _without_page(request),
         "upload_form": CheckpointUploadForm(),
         "bad_dates": bool(filters["start"] and not start or filters["end"] and not end),
         "small_office": small_office,
