@@ -174,3 +174,28 @@ def test_hr_and_administrators_have_no_way_to_complaints(client, hr, django_user
     index = root.get("/admin/").content.decode()
     assert "complaint" not in index.lower() and "checkpoint" not in index.lower()
     assert root.get("/admin/consent/complaint/").status_code == 404
+
+
+def test_no_admin_page_shows_a_complaint(client, alice, django_user_model):
+    """Walk every changelist and change page the admin offers."""
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+    from django.contrib import admin
+
+    services.file_complaint(
+        user=alice.user, anonymous=False, what="pressured", involved_role="hr", details="秘密の相談内容です"
+    )
+    root = django_user_model.objects.create_superuser("root", "root@example.jp", "x-long-password")
+    TOTP.activate(root, generate_totp_secret())
+    sign_in_with_mfa(client, root)
+    paths = ["/admin/"]
+    for model in admin.site._registry:
+        base = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+        paths.append(base)
+        first = model.objects.order_by("pk").first()
+        if first is not None:
+            paths.append(f"{base}{first.pk}/change/")
+    assert len(paths) > 8
+    for path in paths:
+        response = client.get(path)
+        assert response.status_code in (200, 302, 403), path
+        assert "秘密の相談内容" not in response.content.decode(), path
