@@ -8,6 +8,22 @@ from consent.models import Choice, Complaint, Office
 from consent.services import COMMENT_MAX_LENGTH, check_free_text
 
 
+class RefusesMyNumber:
+    """Free-text fields refused, each with its own message, if they hold a My Number."""
+
+    free_text_fields = ()
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in self.free_text_fields:
+            if name in cleaned:
+                try:
+                    check_free_text(cleaned[name])
+                except forms.ValidationError as error:
+                    self.add_error(name, error)
+        return cleaned
+
+
 class AcknowledgeForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
     understood = forms.BooleanField(
@@ -16,7 +32,9 @@ class AcknowledgeForm(forms.Form):
     )
 
 
-class DecisionForm(forms.Form):
+class DecisionForm(RefusesMyNumber, forms.Form):
+    free_text_fields = ("comment",)
+
     choice = forms.ChoiceField(
         label=_("Your decision"),
         choices=Choice.choices,
@@ -35,11 +53,6 @@ class DecisionForm(forms.Form):
         error_messages={"max_length": _("The comment is too long (at most %(limit_value)d characters).")},
     )
 
-    def clean_comment(self):
-        comment = self.cleaned_data["comment"]
-        check_free_text(comment)
-        return comment
-
 
 class RosterUploadForm(forms.Form):
     file = forms.FileField(
@@ -54,7 +67,16 @@ class RosterUploadForm(forms.Form):
     )
 
 
-class ExplanationVersionForm(forms.Form):
+class ExplanationVersionForm(RefusesMyNumber, forms.Form):
+    free_text_fields = (
+        "title_ja",
+        "body_ja",
+        "acknowledgement_ja",
+        "title_en",
+        "body_en",
+        "acknowledgement_en",
+    )
+
     title_ja = forms.CharField(label=_("Title (Japanese)"), max_length=200)
     body_ja = forms.CharField(label=_("Text (Japanese)"), widget=forms.Textarea(attrs={"rows": 18}))
     acknowledgement_ja = forms.CharField(
@@ -68,11 +90,6 @@ class ExplanationVersionForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        for name, value in cleaned.items():
-            try:
-                check_free_text(value)
-            except forms.ValidationError as error:
-                self.add_error(name, error)
         missing = wording.missing_statements(cleaned)
         if missing and not self.errors:
             statements = wording.required_statements()
@@ -90,7 +107,9 @@ class ExplanationVersionForm(forms.Form):
         return cleaned
 
 
-class NoticeForm(forms.Form):
+class NoticeForm(RefusesMyNumber, forms.Form):
+    free_text_fields = ("title", "body")
+
     title = forms.CharField(label=_("Title"), max_length=200)
     body = forms.CharField(label=_("Text"), widget=forms.Textarea(attrs={"rows": 8}))
     offices = forms.ModelMultipleChoiceField(
@@ -111,18 +130,10 @@ class NoticeForm(forms.Form):
         required=False,
     )
 
-    def clean(self):
-        cleaned = super().clean()
-        for name in ("title", "body"):
-            if name in cleaned:
-                try:
-                    check_free_text(cleaned[name])
-                except forms.ValidationError as error:
-                    self.add_error(name, error)
-        return cleaned
 
+class ComplaintForm(RefusesMyNumber, forms.Form):
+    free_text_fields = ("details",)
 
-class ComplaintForm(forms.Form):
     what = forms.ChoiceField(
         label=_("What happened?"),
         choices=Complaint.What.choices,
@@ -180,22 +191,16 @@ class ComplaintForm(forms.Form):
             raise forms.ValidationError(_("The date cannot be in the future."))
         return value
 
-    def clean_details(self):
-        check_free_text(self.cleaned_data["details"])
-        return self.cleaned_data["details"]
 
+class MessageForm(RefusesMyNumber, forms.Form):
+    free_text_fields = ("body",)
 
-class MessageForm(forms.Form):
     body = forms.CharField(
         label=_("Message"),
         widget=forms.Textarea(attrs={"rows": 4}),
         max_length=5000,
         error_messages={"required": _("Write a message first.")},
     )
-
-    def clean_body(self):
-        check_free_text(self.cleaned_data["body"])
-        return self.cleaned_data["body"]
 
 
 class ReceiptCodeForm(forms.Form):
