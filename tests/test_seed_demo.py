@@ -38,3 +38,10 @@ def test_it_builds_a_realistic_spread_and_is_idempotent(db, settings, capsys):
     call_command("seed_demo")
     assert Employee.objects.count() == employees
     assert AuditEvent.objects.count() == events
+
+
+def test_it_refuses_a_database_with_real_staff(alice, settings):
+    settings.DEBUG = True
+    with pytest.raises(CommandError, match="real staff"):
+        call_command("seed_demo")
+    assert not Employee.objects.filter(employee_number__startswith="D").exists()

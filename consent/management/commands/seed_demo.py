@@ -93,12 +93,17 @@ class Command(BaseCommand):
         "employees, one HR officer, one union auditor, one administrator) and a spread "
         "of decisions made through the same service as the web form, marked as demo "
         "events. Idempotent: people already present are left alone. Refused unless "
-        "DEBUG is on, because it records decisions on people's behalf."
+        "DEBUG is on, and refused on a database holding real staff, because it records "
+        "decisions on people's behalf."
     )
 
     def handle(self, *args, **options):
         if not settings.DEBUG:
             raise CommandError("seed_demo records decisions for demo people and only runs with DEBUG on.")
+        if Employee.objects.exclude(employee_number__startswith="D").exists():
+            raise CommandError(
+                "This database holds real staff (employee numbers not starting with D); seed_demo refuses."
+            )
         version = ExplanationVersion.current()
         if version is None:
             raise CommandError("No explanation is published; run migrate first.")
