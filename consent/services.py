@@ -433,7 +433,7 @@ class RosterPlan:
         )
 
 
-def plan_roster(parsed):
+def plan_roster(parsed, *, user):
     """Compare a parsed roster (the whole staff) with the database.
 
     Employees missing from the file are leavers: they are deactivated, never
@@ -502,13 +502,17 @@ def plan_roster(parsed):
             plan.unchanged += 1
     listed = {row.employee_number for row in parsed.rows}
     plan.deactivate += [e for number, e in sorted(employees.items()) if number not in listed and e.is_active]
+    if any(employee.user_id == user.pk for employee in plan.deactivate):
+        plan.errors.append(
+            RosterError(None, None, _("This file would deactivate your own account. Is it the whole staff?"))
+        )
     return plan
 
 
 @transaction.atomic
 def import_roster(*, user, parsed, invite=True):
     """Apply a roster in one transaction: all of it or, on any problem, none of it."""
-    plan = plan_roster(parsed)
+    plan = plan_roster(parsed, user=user)
     if plan.errors:
         raise RosterRefused(plan.errors)
     if not plan.changes:

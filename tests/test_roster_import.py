@@ -20,6 +20,7 @@ ROSTER = "\n".join(
         "R0001,山田 太郎,taro@example.jp,100,中部地方整備局,,1",
         "R0002,鈴木 花子,hanako@example.jp,200,名古屋国道事務所,100,1",
         "R0003,佐藤 次郎,jiro@example.jp,200,名古屋国道事務所,100,1",
+        "E0100,hana,hana@example.jp,200,名古屋国道事務所,100,1",  # the HR officer importing it
     ]
 )
 
@@ -58,20 +59,18 @@ def test_preview_changes_nothing_then_confirm_imports(
 
 
 def test_reimporting_the_same_file_changes_nothing(hr_client, hr):
-    full = ROSTER + f"\n{hr.employee_number},hana,hana@example.jp,200,名古屋国道事務所,100,1"
-    upload(hr_client, full)
+    upload(hr_client, ROSTER)
     confirm(hr_client)
     events = AuditEvent.objects.count()
-    response = upload(hr_client, full)
+    response = upload(hr_client, ROSTER)
     assert "何も変わりません" in response.content.decode()
     assert AuditEvent.objects.count() == events
 
 
 def test_leavers_are_deactivated_never_deleted(hr_client, hr):
-    full = ROSTER + f"\n{hr.employee_number},hana,hana@example.jp,200,名古屋国道事務所,100,1"
-    upload(hr_client, full)
+    upload(hr_client, ROSTER)
     confirm(hr_client)
-    upload(hr_client, "\n".join(full.splitlines()[:3] + full.splitlines()[4:]))  # R0003 left
+    upload(hr_client, "\n".join(line for line in ROSTER.splitlines() if not line.startswith("R0003")))
     confirm(hr_client)
     leaver = Employee.objects.get(employee_number="R0003")
     assert not leaver.is_active and not leaver.user.is_active
@@ -151,3 +150,12 @@ def test_an_import_cannot_change_an_accounts_email(hr_client, alice):
     assert "メールアドレスは変更できません" in response.content.decode()
     alice.user.refresh_from_db()
     assert alice.user.email == "alice@example.jp"
+
+
+def test_an_import_that_would_deactivate_the_importer_is_refused(hr_client, hr):
+    without_me = "\n".join(line for line in ROSTER.splitlines() if not line.startswith("E0100"))
+    response = upload(hr_client, without_me)
+    assert response.status_code == 400
+    assert "あなた自身のアカウント" in response.content.decode()
+    hr.refresh_from_db()
+    assert hr.is_active

@@ -92,7 +92,7 @@ def roster(request):
         # One byte past the limit is enough for the parser to refuse the file.
         data = upload.read(MAX_BYTES + 1)
         parsed = parse_roster(data, form.cleaned_data["encoding"] or None)
-        plan = services.plan_roster(parsed)
+        plan = services.plan_roster(parsed, user=request.user)
         if not plan.errors:
             request.session[ROSTER_SESSION_KEY] = {
                 "data": base64.b64encode(data).decode(),

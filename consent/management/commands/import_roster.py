@@ -45,7 +45,7 @@ class Command(BaseCommand):
         except OSError as error:
             raise CommandError(str(error), returncode=2) from None
         parsed = parse_roster(data, options["encoding"])
-        plan = services.plan_roster(parsed)
+        plan = services.plan_roster(parsed, user=user)
         if plan.errors:
             for error in plan.errors:
                 where = ", ".join(p for p in (error.line and f"line {error.line}", error.column) if p)
