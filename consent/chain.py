@@ -141,6 +141,11 @@ def make_body(
     )
 
 
+def digest(obj) -> str:
+    """Hex SHA-256 of an object's canonical JSON: how payloads name texts they do not carry."""
+    return hashlib.sha256(canonical_json(obj)).hexdigest()
+
+
 def leaf_hash(body: bytes) -> bytes:
     return hashlib.sha256(b"\x00" + body).digest()
 

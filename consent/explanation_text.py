@@ -5,12 +5,12 @@ paragraphs); everything is escaped before any markup is added, so a text can
 never inject HTML.
 """
 
-import hashlib
-import json
 from pathlib import Path
 
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
+
+from consent import chain
 
 CONTENT_DIR = Path(__file__).resolve().parent / "content"
 FIELDS = ("title", "body", "acknowledgement")
@@ -41,13 +41,9 @@ def shipped_version(number=1):
 
 def content_hash(number, fields):
     """SHA-256 over the version number and every text, as the chain records it."""
-    canonical = json.dumps(
-        {"number": number, **{f"{n}_{lang}": fields[f"{n}_{lang}"] for n in FIELDS for lang in LANGS}},
-        ensure_ascii=False,
-        sort_keys=True,
-        separators=(",", ":"),
+    return chain.digest(
+        {"number": number, **{f"{n}_{lang}": fields[f"{n}_{lang}"] for n in FIELDS for lang in LANGS}}
     )
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def render(body):

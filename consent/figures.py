@@ -66,11 +66,33 @@ def week_start(moment):
     return local - datetime.timedelta(days=local.weekday())
 
 
-def weekly_trend(today=None):
-    """Organisation figures at the end of each week (Monday–Sunday, local time).
+def weekly_states(decisions, today=None):
+    """Replay decisions, in order, as ``(employee_id, state, created_at)``; yield
+    ``(week_start, {employee_id: state})`` at the end of every week, Monday to
+    Sunday in local time, from the first decision's week to this one. Weeks
+    without decisions are yielded too, so neighbours are always one week apart.
+    The dict is the live one: copy what you keep."""
+    today = today or timezone.localdate()
+    pending = iter(decisions)
+    upcoming = next(pending, None)
+    if upcoming is None:
+        return
+    current = {}
+    week = week_start(upcoming[2])
+    while week <= today:
+        week_end = week + datetime.timedelta(days=7)
+        while upcoming is not None and timezone.localtime(upcoming[2]).date() < week_end:
+            current[upcoming[0]] = upcoming[1]
+            upcoming = next(pending, None)
+        yield week, current
+        week = week_end
 
-    Replays every decision of active employees in order; the denominator is
-    today's active headcount, since the roster keeps no history of joiners.
+
+def weekly_trend(today=None):
+    """Organisation figures at the end of each week.
+
+    The denominator is today's active headcount, since the roster keeps no
+    history of joiners.
     """
     headcount = Employee.objects.filter(is_active=True).count()
     decisions = (
@@ -78,28 +100,14 @@ def weekly_trend(today=None):
         .order_by("created_at", "audit_seq")
         .values_list("employee_id", "choice", "created_at")
     )
-    today = today or timezone.localdate()
     weeks = []
-    current = {}
-    pending = iter(decisions)
-    upcoming = next(pending, None)
-    if upcoming is None:
-        return []
-    week = week_start(upcoming[2])
-    while week <= today:
-        week_end = week + datetime.timedelta(days=7)
-        while upcoming is not None and timezone.localtime(upcoming[2]).date() < week_end:
-            current[upcoming[0]] = upcoming[1]
-            upcoming = next(pending, None)
+    for week, current in weekly_states(decisions, today):
         counts = dict.fromkeys(CATEGORIES, 0)
         for choice in current.values():
             counts[choice] += 1
         counts["unanswered"] = headcount - len(current)
-        figure = suppress([Unit(key="all", parent=None, counts=counts)], k=settings.SUPPRESSION_K)[
-            ORGANISATION
-        ]
-        weeks.append((week, figure))
-        week = week_end
+        units = [Unit(key="all", parent=None, counts=counts)]
+        weeks.append((week, suppress(units, k=settings.SUPPRESSION_K)[ORGANISATION]))
     return weeks
 
 

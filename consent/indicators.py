@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db.models import Count
 from django.utils import timezone
 
+from consent.figures import weekly_states
 from consent.models import Choice, Complaint, Decision, Employee, Notice, Office
 
 CLUSTER_WINDOW = datetime.timedelta(hours=72)
@@ -110,21 +111,16 @@ def _weekly_jumps(offices, now):
         .values_list("office_id", "n")
     )
     decisions = (
-        Decision.objects.filter(employee__is_active=True)
+        (employee_id, (office_id, choice), when)
+        for employee_id, office_id, choice, when in Decision.objects.filter(employee__is_active=True)
         .order_by("created_at", "audit_seq")
         .values_list("employee_id", "employee__office_id", "choice", "created_at")
+        .iterator()
     )
-    current, weekly, week = {}, {}, None
-    for employee_id, office_id, choice, when in decisions:
-        this_week = timezone.localtime(when).date() - datetime.timedelta(
-            days=timezone.localtime(when).weekday()
-        )
-        if week is not None and this_week != week:
-            weekly[week] = _opt_ins_by_office(current)
-        week = this_week
-        current[employee_id] = (office_id, choice)
-    if week is not None:
-        weekly[week] = _opt_ins_by_office(current)
+    weekly = {
+        week: _opt_ins_by_office(current)
+        for week, current in weekly_states(decisions, timezone.localdate(now))
+    }
     rows, previous = [], None
     for week in sorted(weekly):
         if previous is not None:

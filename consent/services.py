@@ -5,8 +5,6 @@ event last, so the change and its record commit together or not at all.
 Views, commands and tests call these; nothing else writes audited tables.
 """
 
-import hashlib
-import json
 import logging
 import secrets
 from dataclasses import dataclass, field
@@ -24,7 +22,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from consent import audit, explanation_text, wording
+from consent import audit, chain, explanation_text, wording
 from consent.models import (
     Acknowledgement,
     AuditEvent,
@@ -342,13 +340,7 @@ def publish_notice(*, user, title, body, offices=(), accept_flagged=False):
     if flagged and not accept_flagged:
         raise CompulsionWording(flagged)
     offices = list(offices)
-    content_hash = hashlib.sha256(
-        json.dumps(
-            {"title": title, "body": body, "offices": sorted(o.code for o in offices)},
-            ensure_ascii=False,
-            sort_keys=True,
-        ).encode()
-    ).hexdigest()
+    content_hash = chain.digest({"title": title, "body": body, "offices": sorted(o.code for o in offices)})
     notice = Notice(
         title=title,
         body=body,

@@ -574,3 +574,9 @@ def test_cli_bad_arguments(args, export, tmp_path):
     assert child.returncode == 2
     assert child.stdout == b""
     assert child.stderr
+
+
+def test_digest_is_sha256_of_the_canonical_form():
+    from consent.chain import digest
+
+    assert digest({"b": 1, "a": "é"}) == hashlib.sha256('{"a":"é","b":1}'.encode()).hexdigest()

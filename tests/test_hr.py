@@ -192,6 +192,9 @@ def test_notice_with_compulsion_wording_is_flagged_before_publishing(hr_client):
     assert notice.flagged and notice.flagged_words == ["必ず", "提出すること"]
     event = AuditEvent.objects.get(kind="notice.published")
     assert json.loads(event.body)["payload"]["content_hash"] == notice.content_hash
+    from consent.chain import digest
+
+    assert notice.content_hash == digest({"title": data["title"], "body": data["body"], "offices": []})
 
 
 def test_english_compulsion_words_match_whole_words(hr_client):
