@@ -25,6 +25,13 @@ def test_every_string_has_a_japanese_translation():
     assert untranslated == []
 
 
+def test_no_translation_repeats_itself():
+    """A merge that appends a translation to itself is caught here."""
+    for msgid, strs, _fuzzy in po_entries(ROOT / "consent/locale/ja/LC_MESSAGES/django.po"):
+        for text in strs if msgid else ():
+            assert len(text) <= 2 * len(msgid) + 20, msgid
+
+
 def test_the_committed_compiled_catalogue_matches_the_po_file():
     """A machine without gettext runs on the committed .mo, so it must be current."""
     import gettext
