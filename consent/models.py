@@ -5,6 +5,7 @@ tables; the audit chain only ever sees pseudonyms. Rows of the audited
 tables are written by ``consent.services`` alone.
 """
 
+import datetime
 import hashlib
 import hmac
 import re
@@ -347,6 +348,9 @@ class Complaint(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.RECEIVED)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
+    # Receipt-code attempts in the current window (services.complaint_for_code).
+    code_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    code_attempts_since = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -394,3 +398,24 @@ class Checkpoint(models.Model):
 
     def __str__(self):
         return f"{self.seq}:{self.entry_hash}"
+
+
+class RosterPreview(models.Model):
+    """An uploaded roster between HR's preview and confirmation.
+
+    Kept here, not in the session row, so a 5 MB file does not ride on every
+    request; the session holds only the random token. Deleted on
+    confirmation, and expired ones whenever another roster is uploaded.
+    """
+
+    MAX_AGE = datetime.timedelta(minutes=30)
+
+    token = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    data = models.BinaryField()
+    encoding = models.CharField(max_length=20)
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+
+    def __str__(self):
+        return self.token[:8]

@@ -5,6 +5,8 @@ event last, so the change and its record commit together or not at all.
 Views, commands and tests call these; nothing else writes audited tables.
 """
 
+import datetime
+import functools
 import logging
 import secrets
 from dataclasses import dataclass, field
@@ -16,7 +18,7 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -102,6 +104,16 @@ def _employee(user):
         raise PermissionError("only an active employee records a decision") from None
 
 
+def _locked_employee(user):
+    """The user's employee row, locked until the transaction ends.
+
+    Every service that locks takes the employee row first, then switch-over
+    cases, then the chain head (audit.append, last): one order, so two
+    services never wait on each other in a circle.
+    """
+    return Employee.objects.select_for_update().get(pk=_employee(user).pk)
+
+
 @transaction.atomic
 def record_explanation_viewed(*, user, version):
     employee = _employee(user)
@@ -116,7 +128,10 @@ def record_explanation_viewed(*, user, version):
 @transaction.atomic
 def acknowledge_explanation(*, user, version, demo=False):
     """Record that the employee read and acknowledged ``version``; repeats are no-ops."""
-    employee = _employee(user)
+    # Lock the employee row first (the order every service keeps: employee,
+    # then cases, then the chain head), so a double click waits here and then
+    # finds the first acknowledgement instead of inserting a second one.
+    employee = _locked_employee(user)
     existing = Acknowledgement.objects.filter(employee=employee, version=version).first()
     if existing:
         return existing
@@ -163,7 +178,7 @@ def record_decision(*, user, choice, comment="", channel="web", sign_in_method="
     check_free_text(comment)
     # Lock the employee row: two submissions at once must not both see the
     # same "current" choice.
-    employee = Employee.objects.select_for_update().get(pk=_employee(user).pk)
+    employee = _locked_employee(user)
     acknowledgement = current_acknowledgement(employee)
     if acknowledgement is None:
         raise NotAcknowledged()
@@ -253,6 +268,7 @@ def record_sign_in(*, user, methods):
     )
 
 
+@transaction.atomic
 def provision_employee(*, email, display_name, employee_number, office, is_active=True, password_hash=None):
     """Create or update a person's account and employee record (no decision, no event).
 
@@ -376,7 +392,10 @@ def notices_for(employee):
 @transaction.atomic
 def record_switchover_step(*, user, case, step):
     """HR marks one processing step done; the step is an audit event."""
-    case = SwitchoverCase.objects.select_for_update().select_related("employee").get(pk=case.pk)
+    # The employee first, then the case: the order record_decision keeps.
+    employee = Employee.objects.select_for_update().get(pk=case.employee_id)
+    case = SwitchoverCase.objects.select_for_update().get(pk=case.pk)
+    case.employee = employee
     if case.closed_at is not None:
         raise ValidationError(_("This case is closed."), code="closed")
     if step != case.next_step():
@@ -639,14 +658,43 @@ def file_complaint(
     return complaint, code
 
 
+CODE_ATTEMPTS_PER_NUMBER = 5
+CODE_ATTEMPT_WINDOW = datetime.timedelta(hours=1)
+
+
+@functools.cache
+def _decoy_code_hash():
+    """A hash to check against when no complaint can open, so that every answer
+    costs the same time and timing does not tell which numbers exist."""
+    return make_password(secrets.token_hex(8))
+
+
 def complaint_for_code(code):
-    """The anonymous complaint a receipt code opens, or None (revealing nothing about why)."""
+    """The anonymous complaint a receipt code opens, or None (revealing nothing about why).
+
+    Every attempt is counted against its complaint number before the code is
+    checked, in one UPDATE that only succeeds below the limit, so simultaneous
+    guesses cannot slip past it. The count lives on the complaint itself: a
+    number that does not exist creates no state, and nobody's guesses lock
+    anyone out of another complaint.
+    """
     code = "".join(code.split())
-    if len(code) != 16 or not code.isdigit():
+    if len(code) != 16 or not (code.isascii() and code.isdigit()):
         return None
-    complaint = Complaint.objects.filter(number=code[:6], reporter=None).first()
-    if complaint is None or not check_password(code, complaint.code_hash):
+    now = timezone.now()
+    window_over = Q(code_attempts_since=None) | Q(code_attempts_since__lt=now - CODE_ATTEMPT_WINDOW)
+    anonymous = Complaint.objects.filter(number=code[:6], reporter=None)
+    counted = anonymous.filter(Q(code_attempts__lt=CODE_ATTEMPTS_PER_NUMBER) | window_over).update(
+        code_attempts=Case(When(window_over, then=Value(1)), default=F("code_attempts") + 1),
+        code_attempts_since=Case(When(window_over, then=Value(now)), default=F("code_attempts_since")),
+    )
+    complaint = anonymous.first() if counted else None
+    if complaint is None:
+        check_password(code, _decoy_code_hash())
         return None
+    if not check_password(code, complaint.code_hash):
+        return None
+    anonymous.update(code_attempts=0, code_attempts_since=None)
     return complaint
 
 

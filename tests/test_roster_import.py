@@ -1,16 +1,22 @@
 """Importing the roster: preview first, all or nothing, idempotent, one audit event."""
 
+import datetime
 import json
 import subprocess
 import sys
 from io import StringIO
 from pathlib import Path
+from unittest import mock
 
 import pytest
+from django.contrib.sessions.models import Session
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from django.test import Client
+from django.utils import timezone
 
-from consent.models import AuditEvent, Decision, Employee, Office
+from consent.models import AuditEvent, Decision, Employee, Office, RosterPreview
+from tests.conftest import grant, sign_in_with_mfa
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADER = "職員番号,氏名,メールアドレス,事務所コード,事務所名,上位事務所コード,在職"
@@ -31,7 +37,7 @@ def upload(client, text, encoding="cp932", chosen=""):
 
 
 def confirm(client):
-    sha = client.session["hr_roster_upload"]["sha256"]
+    sha = RosterPreview.objects.get(token=client.session["hr_roster_upload"]).sha256
     return client.post("/hr/roster/confirm/", {"sha256": sha}, follow=True)
 
 
@@ -98,6 +104,40 @@ def test_a_my_number_in_the_file_is_refused_without_echoing_it(hr_client):
     response = upload(hr_client, HEADER + "\nR0001,123456789018,a@example.jp,100,本局,,1")
     assert response.status_code == 400
     assert "123456789018" not in response.content.decode()
+    assert not Employee.objects.filter(employee_number="R0001").exists()
+
+
+def test_the_preview_is_kept_server_side_not_in_the_session_row_and_dropped_on_confirm(hr_client):
+    upload(hr_client, ROSTER)
+    session_row = Session.objects.get(session_key=hr_client.session.session_key)
+    assert "山田" not in session_row.get_decoded().__repr__()
+    assert len(session_row.session_data) < 1000
+    assert RosterPreview.objects.count() == 1
+    confirm(hr_client)
+    assert not RosterPreview.objects.exists()
+    assert "hr_roster_upload" not in hr_client.session
+
+
+def test_an_expired_preview_is_refused_and_cleaned_up(hr_client):
+    upload(hr_client, ROSTER)
+    sha = RosterPreview.objects.get().sha256
+    later = timezone.now() + RosterPreview.MAX_AGE + datetime.timedelta(seconds=1)
+    with mock.patch("django.utils.timezone.now", return_value=later):
+        response = hr_client.post("/hr/roster/confirm/", {"sha256": sha}, follow=True)
+    assert "もう一度" in response.content.decode()
+    assert not Employee.objects.filter(employee_number="R0001").exists()
+    assert not RosterPreview.objects.exists()
+
+
+def test_another_officer_cannot_confirm_someone_elses_preview(hr_client, make_employee):
+    upload(hr_client, ROSTER)
+    preview = RosterPreview.objects.get()
+    other = sign_in_with_mfa(Client(), grant(make_employee("jun", "E0101"), "hr").user)
+    session = other.session
+    session["hr_roster_upload"] = preview.token
+    session.save()
+    response = other.post("/hr/roster/confirm/", {"sha256": preview.sha256}, follow=True)
+    assert "もう一度" in response.content.decode()
     assert not Employee.objects.filter(employee_number="R0001").exists()
 
 

@@ -6,7 +6,6 @@ the database): access rides on a short-lived signed cookie in the browser.
 
 from django.contrib import messages
 from django.core import signing
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -20,9 +19,6 @@ from consent.models import Complaint, ComplaintMessage
 
 ACCESS_COOKIE = "complaint_access"
 ACCESS_MAX_AGE = 60 * 60
-FAILURES_PER_NUMBER = 5
-FAILURES_OVERALL = 100
-FAILURE_WINDOW = 60 * 60
 
 
 @require_http_methods(["GET", "POST"])
@@ -65,27 +61,13 @@ def mine(request):
     return render(request, "consent/complaints/mine.html", {"complaints": complaints})
 
 
-def _rate_limited(number):
-    return (
-        cache.get(f"complaint-code-failures:{number}", 0) >= FAILURES_PER_NUMBER
-        or cache.get("complaint-code-failures", 0) >= FAILURES_OVERALL
-    )
-
-
-def _count_failure(number):
-    for key in (f"complaint-code-failures:{number}", "complaint-code-failures"):
-        cache.add(key, 0, FAILURE_WINDOW)
-        cache.incr(key)
-
-
 @require_http_methods(["GET", "POST"])
 def follow_up(request):
     """Open an anonymous complaint with its receipt code, signed in or not."""
     form = ReceiptCodeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        code = "".join(form.cleaned_data["code"].split())
-        number = code[:6]
-        complaint = None if _rate_limited(number) else services.complaint_for_code(code)
+        # Counts the attempt against the complaint number, atomically (see the service).
+        complaint = services.complaint_for_code(form.cleaned_data["code"])
         if complaint is not None:
             response = redirect("complaint", number=complaint.number)
             response.set_signed_cookie(
@@ -98,7 +80,6 @@ def follow_up(request):
                 samesite="Strict",
             )
             return response
-        _count_failure(number)
         # The same words whether the code is wrong, unknown or rate-limited.
         form.add_error("code", _("This code does not open a complaint. Check it, or try again later."))
     status = 400 if request.method == "POST" else 200

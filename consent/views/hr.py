@@ -1,8 +1,8 @@
 """HR's workspace: figures without refusals, the roster, the switch-over queue,
 explanation versions and notices. No view here can record or change a decision."""
 
-import base64
 import csv
+import secrets
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from consent import figures, services, wording
 from consent.access import hr_required
 from consent.forms import ExplanationVersionForm, NoticeForm, RosterUploadForm
-from consent.models import Choice, ExplanationVersion, Notice, SwitchoverCase
+from consent.models import Choice, ExplanationVersion, Notice, RosterPreview, SwitchoverCase
 from consent.roster import MAX_BYTES, parse_roster
 from consent.stats import CATEGORIES
 
@@ -93,14 +93,18 @@ def roster(request):
         data = upload.read(MAX_BYTES + 1)
         parsed = parse_roster(data, form.cleaned_data["encoding"] or None)
         plan = services.plan_roster(parsed, user=request.user)
+        _drop_previews(request)
         if not plan.errors:
-            request.session[ROSTER_SESSION_KEY] = {
-                "data": base64.b64encode(data).decode(),
-                "encoding": parsed.encoding,
-                "sha256": parsed.sha256,
-            }
-        else:
-            request.session.pop(ROSTER_SESSION_KEY, None)
+            token = secrets.token_urlsafe(32)
+            RosterPreview.objects.create(
+                token=token,
+                user=request.user,
+                data=data,
+                encoding=parsed.encoding,
+                sha256=parsed.sha256,
+                created_at=timezone.now(),
+            )
+            request.session[ROSTER_SESSION_KEY] = token
         context = {"form": form, "parsed": parsed, "plan": plan, "file_name": upload.name}
         return render(request, "consent/hr/roster_preview.html", context, status=400 if plan.errors else 200)
     status = 400 if request.method == "POST" else 200
@@ -110,11 +114,16 @@ def roster(request):
 @require_POST
 @hr_required
 def roster_confirm(request):
-    stored = request.session.get(ROSTER_SESSION_KEY)
-    if not stored or stored["sha256"] != request.POST.get("sha256"):
+    stored = RosterPreview.objects.filter(
+        token=request.session.get(ROSTER_SESSION_KEY, ""),
+        user=request.user,
+        created_at__gte=timezone.now() - RosterPreview.MAX_AGE,
+    ).first()
+    _drop_previews(request)
+    if stored is None or stored.sha256 != request.POST.get("sha256"):
         messages.error(request, _("The preview has expired. Please upload the file again."))
         return redirect("hr_roster")
-    parsed = parse_roster(base64.b64decode(stored["data"]), stored["encoding"])
+    parsed = parse_roster(bytes(stored.data), stored.encoding)
     try:
         plan = services.import_roster(user=request.user, parsed=parsed)
     except services.RosterRefused:
@@ -122,8 +131,6 @@ def roster_confirm(request):
             request, _("The roster changed since the preview and was not imported. Please upload it again.")
         )
         return redirect("hr_roster")
-    finally:
-        request.session.pop(ROSTER_SESSION_KEY, None)
     if plan.changes:
         messages.success(
             request,
@@ -133,6 +140,14 @@ def roster_confirm(request):
     else:
         messages.info(request, _("The roster matches the current staff; nothing changed."))
     return redirect("hr_roster")
+
+
+def _drop_previews(request):
+    """Forget this session's preview, and every preview past its age (the periodic clean-up)."""
+    token = request.session.pop(ROSTER_SESSION_KEY, "")
+    RosterPreview.objects.filter(
+        Q(token=token, user=request.user) | Q(created_at__lt=timezone.now() - RosterPreview.MAX_AGE)
+    ).delete()
 
 
 @require_GET
