@@ -96,7 +96,8 @@ def forced_interleaving(office, hr_user):
         return "recorded"
 
     with mock.patch.object(services, "current_acknowledgement", hold_after_locking):
-        withdrawal, withdrawn = in_thread(lambda: services.record_decision(user=person.user, choice="opt_out"))
+        withdraw = lambda: services.record_decision(user=person.user, choice="opt_out")  # noqa: E731
+        withdrawal, withdrawn = in_thread(withdraw)
         withdrawal_started = holding.wait(10)
         hr_step, stepped = in_thread(step)
         time.sleep(1.5)  # long enough for the step to block on a lock, and for a deadlock check
@@ -183,7 +184,8 @@ def guessing_at_once():
 
     def guess():
         start.wait()
-        return Client(raise_request_exception=False).post("/complaints/follow-up/", {"code": wrong}).status_code
+        client = Client(raise_request_exception=False)
+        return client.post("/complaints/follow-up/", {"code": wrong}).status_code
 
     with mock.patch.object(services, "check_password", counting):
         threads = [in_thread(guess) for _ in range(GUESSES)]

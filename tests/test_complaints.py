@@ -1,12 +1,15 @@
 """Complaints: named or anonymous, confidential from HR and administrators."""
 
+import datetime
 import json
 import logging
+from unittest import mock
 
 import pytest
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from consent import services
 from consent.models import AuditEvent, Complaint, ComplaintMessage
@@ -199,3 +202,30 @@ def test_no_admin_page_shows_a_complaint(client, alice, django_user_model):
         response = client.get(path)
         assert response.status_code in (200, 302, 403), path
         assert "秘密の相談内容" not in response.content.decode(), path
+
+
+@pytest.mark.slow  # 100 password hashes
+def test_wrong_codes_for_other_numbers_lock_nobody_else_out(alice_client, db):
+    """The old global switch: 100 wrong codes from anyone locked every reporter out for an hour."""
+    _response, code = file_anonymous(alice_client)
+    stranger = Client()
+    for n in range(100):
+        number = f"{100000 + n:06d}" if f"{100000 + n:06d}" != code[:6] else "999999"
+        assert stranger.post("/complaints/follow-up/", {"code": number + "0" * 10}).status_code == 400
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM consent_cache")
+        assert cursor.fetchone()[0] == 0  # unknown numbers leave no state behind
+    assert Complaint.objects.get().code_attempts == 0
+    assert Client().post("/complaints/follow-up/", {"code": code}).status_code == 302
+
+
+def test_the_limit_on_one_number_lifts_after_its_window_and_a_right_code_resets_it(alice_client, db):
+    _response, code = file_anonymous(alice_client)
+    wrong = code[:6] + ("0000000000" if code[6:] != "0000000000" else "1111111111")
+    for _ in range(services.CODE_ATTEMPTS_PER_NUMBER):
+        Client().post("/complaints/follow-up/", {"code": wrong})
+    assert Client().post("/complaints/follow-up/", {"code": code}).status_code == 400
+    later = timezone.now() + services.CODE_ATTEMPT_WINDOW + datetime.timedelta(seconds=1)
+    with mock.patch("django.utils.timezone.now", return_value=later):
+        assert Client().post("/complaints/follow-up/", {"code": code}).status_code == 302
+    assert Complaint.objects.get().code_attempts == 0
