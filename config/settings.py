@@ -69,6 +69,9 @@ PSEUDONYM_KEY = os.getenv("PSEUDONYM_KEY", SECRET_KEY)
 
 # HR figures about fewer people than this are hidden (small-cell suppression).
 SUPPRESSION_K = env_int("SUPPRESSION_K", 5)
+if SUPPRESSION_K < 2:
+    # Below 2 a figure about one person would show, and with it that person's choice.
+    raise ImproperlyConfigured(f"SUPPRESSION_K must be 2 or more, not {SUPPRESSION_K}")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -88,6 +91,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "consent.access.RefuseNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "consent.nostore.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -242,6 +246,9 @@ CONTENT_SECURITY_POLICY = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"outage": {"()": "consent.errors.OutageLogFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # With the database down, one short line per request instead of a traceback.
+    "loggers": {"django.request": {"filters": ["outage"]}},
     "root": {"handlers": ["console"], "level": os.getenv("LOG_LEVEL", "WARNING")},
 }
