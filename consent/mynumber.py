@@ -3,30 +3,41 @@
 Nothing here keeps, logs or hashes what it is given.
 
 A My Number is 12 digits whose last digit is a check digit (総務省令第85号
-第5条). In free text we look for runs of digits in which single separators
-(a space, a hyphen or dash, a long-vowel mark ー, a full stop) may sit
-between digits, as people write "1234 5678 9012" or "1234-5678-9012". Text
-is NFKC-normalised first, so full-width digits, full-width hyphens and
-ideographic spaces count too.
+第5条). Text is first normalised the way a person might have typed or pasted
+the number: NFKC (full-width digits and hyphens, ideographic spaces), then
+every Unicode digit (Arabic-Indic, Devanagari, …) and every kanji numeral
+〇一二三四五六七八九 becomes an ASCII digit. Then we look for runs of digits in
+which up to three separator characters may sit between digits: any white
+space (also newlines and tabs), invisible format characters such as the
+zero-width space, and the punctuation people put between digit groups
+(hyphens and dashes, ー, ・, ".", "/", ",", "_"), so "1234 - 5678 - 9012"
+and "1234/5678/9012" count.
 
-A run counts only when it has exactly 12 digits and a valid check digit.
-Longer runs are not flagged: they are account, order or phone numbers far
-more often than an individual number, and any 12 digits inside them pass
-the check about one time in eleven, so flagging them would refuse ordinary
-text. The cost is that a number glued to further digits ("123456789018 5",
-or two numbers joined by one space) slips through; this guards against
-someone pasting their number by mistake, not against someone set on
-hiding one.
+Within a run, any stretch of whole digit groups joined by one and the same
+separator ("1234-5678-9012", "1234 / 5678 / 9012") counts when it has 12
+digits with a valid check digit, or 13 digits of which the first or the last
+12 are valid (a number with one more digit typed before or after it); so two
+numbers in a list are both seen. A stretch whose separators differ
+("03-1234-5678 / 090-1234-5678", "1,000, 25,000") is several numbers, not
+one. Twelve digits cut out of the middle of a longer group are not checked
+either: long digit strings are account or order numbers far more often than
+an individual number, and any 12 digits inside them pass the check about one
+time in eleven. What
+this costs on ordinary text is measured by benchmarks/mynumber_false_positives.py.
+This guards against someone pasting their number by mistake, not against
+someone set on hiding one.
 """
 
 import re
 import unicodedata
 
-# After NFKC: full-width hyphen and half-width ｰ have become "-" and "ー",
-# ideographic and no-break spaces have become " ".
-_SEPARATORS = " -.\u2010\u2012\u2013\u2014\u2015\u2212\u30fc"
-_RUN = re.compile("[0-9](?:[" + re.escape(_SEPARATORS) + "]?[0-9])*")
-_NOT_DIGIT = re.compile("[^0-9]")
+_KANJI_DIGITS = str.maketrans("〇一二三四五六七八九", "0123456789")
+# After NFKC: full-width "－", "／", "，", "＿" and half-width "ｰ", "･" have
+# become their ordinary forms.
+_PUNCTUATION = "-./,_\u00b7\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fb\u30fc"
+_SEPARATOR = "[\\s\\u200b-\\u200d\\u2060\\ufeff" + re.escape(_PUNCTUATION) + "]"
+_RUN = re.compile("[0-9](?:" + _SEPARATOR + "{0,3}[0-9])*")
+_DIGITS = re.compile("([0-9]+)")
 
 
 def _check_digit(first_eleven):
@@ -42,7 +53,41 @@ def is_valid_my_number(digits: str) -> bool:
     return _check_digit(digits[:11]) == int(digits[11])
 
 
+def _ascii_digit(char):
+    value = unicodedata.digit(char, None)
+    return char if value is None else str(value)
+
+
+def normalise(text: str) -> str:
+    """NFKC, then every Unicode digit and kanji numeral as an ASCII digit."""
+    text = unicodedata.normalize("NFKC", text).translate(_KANJI_DIGITS)
+    if text.isascii():
+        return text
+    return "".join(_ascii_digit(char) for char in text)
+
+
+def _looks_like_one(digits):
+    if len(digits) == 12:
+        return is_valid_my_number(digits)
+    return len(digits) == 13 and (is_valid_my_number(digits[:12]) or is_valid_my_number(digits[1:]))
+
+
 def contains_my_number(text: str) -> bool:
     """Whether the text holds something that looks like a My Number (see the module docstring)."""
-    normalised = unicodedata.normalize("NFKC", text)
-    return any(is_valid_my_number(_NOT_DIGIT.sub("", run.group())) for run in _RUN.finditer(normalised))
+    for run in _RUN.finditer(normalise(text)):
+        # "1234-5678-9018, 03-1234-5678" splits into groups and the separators between them.
+        parts = _DIGITS.split(run.group())
+        groups, separators = parts[1::2], parts[2:-1:2]
+        for start in range(len(groups)):
+            digits, separator = groups[start], None
+            for end in range(start + 1, len(groups) + 1):
+                if _looks_like_one(digits):
+                    return True
+                if end == len(groups) or len(digits) > 13:
+                    break
+                # One number is written with one kind of separator throughout.
+                separator = separator or separators[end - 1]
+                if separators[end - 1] != separator:
+                    break
+                digits += groups[end]
+    return False
