@@ -1,7 +1,6 @@
 """HR's workspace: figures without refusals, the roster, the switch-over queue,
 explanation versions and notices. No view here can record or change a decision."""
 
-import csv
 import secrets
 from urllib.parse import urlencode
 
@@ -16,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from consent import figures, services, wording
+from consent import csvsafe, figures, services, wording
 from consent.access import hr_required
 from consent.forms import ExplanationVersionForm, NoticeForm, RosterUploadForm
 from consent.models import Choice, ExplanationVersion, Notice, RosterPreview, SwitchoverCase
@@ -56,7 +55,7 @@ def export_csv(request):
     response["Content-Disposition"] = f'attachment; filename="consent-figures-{stamp}.csv"'
     # The BOM makes Japanese Excel read the file as UTF-8.
     response.write("\ufeff")
-    writer = csv.writer(response)
+    writer = csvsafe.writer(response)
     hidden = _("hidden")
     writer.writerow(
         [_("Office code"), _("Office"), _("Staff")]
