@@ -5,7 +5,15 @@ from django.utils.translation import gettext_lazy as _
 
 from consent import wording
 from consent.models import Choice, Complaint, Office
-from consent.services import COMMENT_MAX_LENGTH, check_free_text
+from consent.services import (
+    ACKNOWLEDGEMENT_MAX_LENGTH,
+    COMMENT_MAX_LENGTH,
+    EXPLANATION_TEXT_MAX_LENGTH,
+    MESSAGE_MAX_LENGTH,
+    NOTICE_BODY_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    check_free_text,
+)
 
 
 class RefusesMyNumber:
@@ -77,15 +85,27 @@ class ExplanationVersionForm(RefusesMyNumber, forms.Form):
         "acknowledgement_en",
     )
 
-    title_ja = forms.CharField(label=_("Title (Japanese)"), max_length=200)
-    body_ja = forms.CharField(label=_("Text (Japanese)"), widget=forms.Textarea(attrs={"rows": 18}))
-    acknowledgement_ja = forms.CharField(
-        label=_("Acknowledgement (Japanese)"), widget=forms.Textarea(attrs={"rows": 3})
+    title_ja = forms.CharField(label=_("Title (Japanese)"), max_length=TITLE_MAX_LENGTH)
+    body_ja = forms.CharField(
+        label=_("Text (Japanese)"),
+        max_length=EXPLANATION_TEXT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 18}),
     )
-    title_en = forms.CharField(label=_("Title (English)"), max_length=200)
-    body_en = forms.CharField(label=_("Text (English)"), widget=forms.Textarea(attrs={"rows": 18}))
+    acknowledgement_ja = forms.CharField(
+        label=_("Acknowledgement (Japanese)"),
+        max_length=ACKNOWLEDGEMENT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    title_en = forms.CharField(label=_("Title (English)"), max_length=TITLE_MAX_LENGTH)
+    body_en = forms.CharField(
+        label=_("Text (English)"),
+        max_length=EXPLANATION_TEXT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 18}),
+    )
     acknowledgement_en = forms.CharField(
-        label=_("Acknowledgement (English)"), widget=forms.Textarea(attrs={"rows": 3})
+        label=_("Acknowledgement (English)"),
+        max_length=ACKNOWLEDGEMENT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
 
     def clean(self):
@@ -110,8 +130,10 @@ class ExplanationVersionForm(RefusesMyNumber, forms.Form):
 class NoticeForm(RefusesMyNumber, forms.Form):
     free_text_fields = ("title", "body")
 
-    title = forms.CharField(label=_("Title"), max_length=200)
-    body = forms.CharField(label=_("Text"), widget=forms.Textarea(attrs={"rows": 8}))
+    title = forms.CharField(label=_("Title"), max_length=TITLE_MAX_LENGTH)
+    body = forms.CharField(
+        label=_("Text"), max_length=NOTICE_BODY_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 8})
+    )
     offices = forms.ModelMultipleChoiceField(
         label=_("Offices"),
         queryset=Office.objects.order_by("code"),
@@ -162,7 +184,7 @@ class ComplaintForm(RefusesMyNumber, forms.Form):
     details = forms.CharField(
         label=_("Tell us more"),
         widget=forms.Textarea(attrs={"rows": 6}),
-        max_length=5000,
+        max_length=MESSAGE_MAX_LENGTH,
         help_text=_("Only the union reads this. Do not write your 12-digit individual number (My Number)."),
         error_messages={"required": _("Write a few words about what happened.")},
     )
@@ -198,7 +220,7 @@ class MessageForm(RefusesMyNumber, forms.Form):
     body = forms.CharField(
         label=_("Message"),
         widget=forms.Textarea(attrs={"rows": 4}),
-        max_length=5000,
+        max_length=MESSAGE_MAX_LENGTH,
         error_messages={"required": _("Write a message first.")},
     )
 

@@ -47,6 +47,13 @@ from consent.mynumber import contains_my_number
 logger = logging.getLogger(__name__)
 
 COMMENT_MAX_LENGTH = 1000
+# Far above any real text (the shipped explanation is about 2,500 characters),
+# far below what would swell every page and the chain's export.
+TITLE_MAX_LENGTH = 200
+EXPLANATION_TEXT_MAX_LENGTH = 20_000
+ACKNOWLEDGEMENT_MAX_LENGTH = 1_000
+NOTICE_BODY_MAX_LENGTH = 10_000
+MESSAGE_MAX_LENGTH = 5_000
 
 
 class NotAcknowledged(Exception):
@@ -74,6 +81,25 @@ def check_free_text(text):
             ),
             code="my_number",
         )
+
+
+def check_length(text, limit):
+    if len(text) > limit:
+        raise ValidationError(
+            _("This text is too long: %(length)d characters, at most %(max)d.")
+            % {"length": len(text), "max": limit},
+            code="too_long",
+        )
+
+
+EXPLANATION_LIMITS = {
+    "title_ja": TITLE_MAX_LENGTH,
+    "title_en": TITLE_MAX_LENGTH,
+    "body_ja": EXPLANATION_TEXT_MAX_LENGTH,
+    "body_en": EXPLANATION_TEXT_MAX_LENGTH,
+    "acknowledgement_ja": ACKNOWLEDGEMENT_MAX_LENGTH,
+    "acknowledgement_en": ACKNOWLEDGEMENT_MAX_LENGTH,
+}
 
 
 @transaction.atomic
@@ -335,7 +361,8 @@ def publish_explanation_version(*, user, fields):
     missing = wording.missing_statements(fields)
     if missing:
         raise ExplanationIncomplete(missing)
-    for value in fields.values():
+    for name, value in fields.items():
+        check_length(value, EXPLANATION_LIMITS[name])
         check_free_text(value)
     # Take the chain's lock first, so two HR officers publishing at once get
     # consecutive numbers instead of a clash.
@@ -350,6 +377,8 @@ def publish_explanation_version(*, user, fields):
 def publish_notice(*, user, title, body, offices=(), accept_flagged=False):
     """Publish an HR notice. Wording that implies compulsion is refused unless
     HR explicitly publishes anyway, and then it stays flagged for the union."""
+    check_length(title, TITLE_MAX_LENGTH)
+    check_length(body, NOTICE_BODY_MAX_LENGTH)
     check_free_text(title)
     check_free_text(body)
     flagged = wording.flagged_words(title, body)
@@ -629,6 +658,7 @@ def file_complaint(
     also share their audit pseudonym so the union can read their decisions.
     The audit event names neither, so no other role can tell who complained.
     """
+    check_length(details, MESSAGE_MAX_LENGTH)
     check_free_text(details)
     employee = None if anonymous else _employee(user)
     now = timezone.now()
@@ -700,6 +730,7 @@ def complaint_for_code(code):
 
 @transaction.atomic
 def add_complaint_message(*, complaint, author, body, internal=False, user=None):
+    check_length(body, MESSAGE_MAX_LENGTH)
     check_free_text(body)
     if not body.strip():
         raise ValidationError(_("Write a message first."), code="required")
