@@ -260,3 +260,19 @@ def test_receipt_ids_are_unguessable(alice):
 )
 def test_a_nul_byte_is_a_clear_400_not_a_500(alice_client, path):
     assert alice_client.get(path).status_code == 400
+
+
+@pytest.mark.parametrize("version", ["", "x", "99999999999999999999"])
+def test_a_garbled_version_sends_back_to_the_explanation_with_a_message(alice_client, alice, version):
+    response = alice_client.post("/explanation/acknowledge/", {"version": version, "understood": "on"})
+    assert response.status_code == 302 and response.url == reverse("explanation")
+    assert not alice.acknowledgements.exists()
+    page = alice_client.get(response.url).content.decode()
+    assert "notice--warning" in page
+
+
+def test_confirming_again_without_the_tick_goes_on_to_the_decision(alice_client, alice):
+    acknowledge(alice)
+    response = alice_client.post("/explanation/acknowledge/", {"version": 1})
+    assert response.status_code == 302 and response.url == reverse("decision")
+    assert alice.acknowledgements.count() == 1

@@ -59,18 +59,19 @@ def acknowledge(request):
     form = AcknowledgeForm(request.POST)
     if version is None:
         return redirect("explanation")
-    if form.is_valid() and form.cleaned_data["version"] != version.number:
+    # A version that is missing, garbled or not the current one: the page
+    # posted was not the explanation as it reads now.
+    if "version" in form.errors or (form.is_valid() and form.cleaned_data["version"] != version.number):
         messages.warning(
             request, _("The explanation was updated while you were reading. Please read the new version.")
         )
         return redirect("explanation")
     if not form.is_valid():
-        employee = own_employee(request)
-        context = {
-            "version": version,
-            "acknowledgement": services.current_acknowledgement(employee),
-            "form": form,
-        }
+        acknowledgement = services.current_acknowledgement(own_employee(request))
+        if acknowledgement is not None:
+            # Already confirmed: the page shows no form to correct, so go on.
+            return redirect("decision")
+        context = {"version": version, "acknowledgement": None, "form": form}
         return render(request, "consent/explanation.html", context, status=400)
     services.acknowledge_explanation(user=request.user, version=version)
     messages.success(request, _("Thank you. You can now record your decision, or come back later."))
