@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 DEV_STAMP := $(VENV)/.dev-installed
 RUN_STAMP := $(VENV)/.run-installed
 
-.PHONY: run test lint format messages compile-messages clean
+.PHONY: run test lint migrations-check format messages compile-messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,8 +32,12 @@ run: $(RUN_STAMP) compile-messages
 	DEBUG=1 $(BIN)/python manage.py seed_demo
 	DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:8000
 
+# Coverage of lines, with the floor set in pyproject.toml ([tool.coverage.report]).
 test: $(DEV_STAMP) compile-messages
-	DEBUG=1 $(BIN)/python -m pytest
+	DEBUG=1 $(BIN)/python -m pytest --cov --cov-report=term
+
+migrations-check: $(RUN_STAMP)
+	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
