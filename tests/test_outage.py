@@ -2,6 +2,7 @@
 
 import logging
 import runpy
+from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -10,6 +11,8 @@ from django.db import OperationalError
 from django.test import Client
 
 from tests.conftest import sign_in_with_mfa
+
+SETTINGS = Path(__file__).resolve().parents[1] / "config" / "settings.py"
 
 
 @pytest.fixture
@@ -88,9 +91,9 @@ def test_a_suppression_threshold_below_two_refuses_to_start(monkeypatch, value):
     monkeypatch.setenv("DEBUG", "1")
     monkeypatch.setenv("SUPPRESSION_K", value)
     with pytest.raises(ImproperlyConfigured, match="SUPPRESSION_K"):
-        runpy.run_path("config/settings.py")
+        runpy.run_path(str(SETTINGS))
     monkeypatch.setenv("SUPPRESSION_K", "2")
-    assert runpy.run_path("config/settings.py")["SUPPRESSION_K"] == 2
+    assert runpy.run_path(str(SETTINGS))["SUPPRESSION_K"] == 2
 
 
 def test_personal_hr_and_union_pages_are_never_stored(alice_client, hr, union):
