@@ -35,6 +35,11 @@ def permission_denied(request, exception):
     return _page(request, "403.html", 403)
 
 
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: the usual 403 a real person meets, after a form sat open too long."""
+    return _page(request, "403_csrf.html", 403)
+
+
 def bad_request(request, exception):
     return _page(request, "400.html", 400)
 

@@ -105,3 +105,10 @@ def test_personal_hr_and_union_pages_are_never_stored(alice_client, hr, union):
         response = client.get(path)
         assert response.status_code == 200, path
         assert "no-store" in response["Cache-Control"], path
+
+
+def test_a_failed_csrf_check_explains_itself_in_the_layout(db):
+    response = Client(enforce_csrf_checks=True).post("/complaints/follow-up/", {"code": "1" * 16})
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "フォームの有効期限が切れました" in html and 'class="site-header"' in html
