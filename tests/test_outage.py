@@ -112,3 +112,10 @@ def test_a_failed_csrf_check_explains_itself_in_the_layout(db):
     assert response.status_code == 403
     html = response.content.decode()
     assert "フォームの有効期限が切れました" in html and 'class="site-header"' in html
+
+
+def test_a_bad_request_is_a_400_page_in_the_layout(db):
+    response = Client(raise_request_exception=False, HTTP_HOST="evil.example").get("/")
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "リクエストを処理できません" in html and 'class="site-footer"' in html
