@@ -6,6 +6,7 @@ default) the process refuses to start without ``SECRET_KEY``,
 ``ALLOWED_HOSTS`` and ``DATABASE_URL``.
 """
 
+import datetime
 import os
 from pathlib import Path
 
@@ -69,6 +70,18 @@ PSEUDONYM_KEY = os.getenv("PSEUDONYM_KEY", SECRET_KEY)
 
 # HR figures about fewer people than this are hidden (small-cell suppression).
 SUPPRESSION_K = env_int("SUPPRESSION_K", 5)
+
+
+def env_times(name, default):
+    try:
+        return sorted(datetime.time.fromisoformat(item) for item in env_list(name, default))
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be times of day such as 06:00,18:00") from None
+
+
+# When HR's figures are published each day (local time): the publish_figures
+# command, run by a timer, publishes once each of these times has passed.
+FIGURES_RELEASE_TIMES = env_times("FIGURES_RELEASE_TIMES", "06:00") or [datetime.time(6)]
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from consent import services
+from consent import figures, services
 from consent.models import Choice, Complaint, Employee, ExplanationVersion, Notice, Office, RoleGrant
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - demo data only, refused without DEBUG
@@ -130,6 +130,9 @@ class Command(BaseCommand):
                     created += 1
             hr = self._special_accounts(offices, password_hash)
             self._notices_and_complaints(hr, offices)
+            # HR's pages show published figures only; publish the first so `make run` has some.
+            if figures.latest() is None:
+                figures.publish_snapshot()
         self.stdout.write(self.style.SUCCESS(f"Demo data ready ({created} employees created)."))
         self.stdout.write(
             f"Sign in at /accounts/login/ with password {DEMO_PASSWORD!r}:\n"
