@@ -83,11 +83,10 @@ def test_the_command_publishes_once_per_release_time(people, settings):
     assert {json.loads(e.body)["actor"] for e in events} == {"system"}
 
 
-def test_the_command_help_states_its_rule():
-    out = StringIO()
+def test_the_command_help_states_its_rule(capsys):
     with pytest.raises(SystemExit):
-        call_command("publish_figures", "--help", stdout=out)
-    text = " ".join(out.getvalue().split())
+        call_command("publish_figures", "--help")
+    text = " ".join(capsys.readouterr().out.split())
     assert "HR cannot publish" in text and "at least k - 1 others" in text
 
 
