@@ -13,7 +13,16 @@ from django.utils import timezone
 
 from consent import figures, services
 from consent.explanation_text import shipped_version
-from consent.models import AuditEvent, Choice, Decision, Employee, Notice, Office, SwitchoverCase
+from consent.models import (
+    AuditEvent,
+    Choice,
+    Decision,
+    Employee,
+    FigureSnapshot,
+    Notice,
+    Office,
+    SwitchoverCase,
+)
 from tests.conftest import acknowledge, decide, sign_in_with_mfa
 
 HR_GET_URLS = [
@@ -156,6 +165,15 @@ def test_the_dashboard_suppresses_small_cells(hr_client, staff):
     html = hr_client.get("/hr/").content.decode()
     assert "秘匿" in html
     assert "一体化しない" in html
+
+
+def test_no_hr_page_publishes_figures(hr_client, staff):
+    """Only the timer's command publishes: nothing HR opens or submits makes a snapshot."""
+    before = list(FigureSnapshot.objects.values_list("pk", flat=True))
+    for path in HR_GET_URLS:
+        hr_client.get(path)
+        hr_client.post(path, {"action": "publish"})
+    assert list(FigureSnapshot.objects.values_list("pk", flat=True)) == before
 
 
 def test_the_dashboard_says_when_the_figures_were_published_and_when_next(hr_client, staff, settings):
