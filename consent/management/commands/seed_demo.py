@@ -1,3 +1,4 @@
+import datetime
 import random
 
 from allauth.account.models import EmailAddress
@@ -130,8 +131,10 @@ class Command(BaseCommand):
                     created += 1
             hr = self._special_accounts(offices, password_hash)
             self._notices_and_complaints(hr, offices)
-            # HR's pages show published figures only; publish the first so `make run` has some.
+            # HR's pages show published figures only. Publish the first, once dated a week back
+            # so that the trend has a completed week to draw (demo only).
             if figures.latest() is None:
+                figures.publish_snapshot(now=timezone.now() - datetime.timedelta(weeks=1))
                 figures.publish_snapshot()
         self.stdout.write(self.style.SUCCESS(f"Demo data ready ({created} employees created)."))
         self.stdout.write(
