@@ -1,9 +1,14 @@
-"""How long HR's dashboard takes, and how many queries it runs, with N employees.
+"""How long publishing HR's figures and rendering HR's dashboard take, and how
+many queries the dashboard runs, with N employees.
 
 Builds a fresh database (PostgreSQL when DATABASE_URL points at one: a new
 database is created and dropped; SQLite otherwise), fills it with offices,
 employees and a year of decisions by bulk insert (set-up only; the app
-itself never writes this way), then renders /hr/ as a signed-in HR officer.
+itself never writes this way). Then times the first publication (everyone
+counted), changes 1% of the answers and times the next one (the release rule
+compares every person), copies the latest snapshot into a year of daily ones
+(set-up only, so the trend has 52 weeks to read) and renders /hr/ and
+/hr/figures.csv as a signed-in HR officer.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
         .venv/bin/python benchmarks/hr_dashboard.py --employees 10000 100000
@@ -122,6 +127,39 @@ def fill(employees, offices=400):
     return len(all_offices)
 
 
+def publish_twice():
+    from consent import figures
+    from consent.models import Employee
+
+    started = time.perf_counter()
+    figures.publish_snapshot()
+    first = time.perf_counter() - started
+    rng = random.Random(2)
+    people = list(Employee.objects.only("pk", "current_choice"))
+    changed = rng.sample(people, len(people) // 100)
+    for person in changed:
+        person.current_choice = rng.choice(["opt_in", "opt_out", "undecided"])
+    Employee.objects.bulk_update(changed, ["current_choice"], batch_size=5000)
+    started = time.perf_counter()
+    figures.publish_snapshot()
+    return first, time.perf_counter() - started
+
+
+def a_year_of_snapshots():
+    from django.utils import timezone
+
+    from consent.models import FigureRow, FigureSnapshot
+
+    latest = FigureSnapshot.objects.order_by("-number").first()
+    rows = list(latest.rows.all())
+    for day in range(1, 366):
+        published_at = timezone.now() - timezone.timedelta(days=366 - day)
+        copy = FigureSnapshot.objects.create(number=latest.number + day, published_at=published_at, k=5)
+        for row in rows:
+            row.pk, row.snapshot = None, copy
+        FigureRow.objects.bulk_create(rows)
+
+
 def measure(repeat=5):
     from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
     from django.db import connection
@@ -136,12 +174,12 @@ def measure(repeat=5):
     RoleGrant.objects.create(user=hr.user, role="hr")
     TOTP.activate(hr.user, generate_totp_secret())
     client = sign_in_with_mfa(Client(), hr.user)
-    timings = {"office_figures": [], "weekly_trend": [], "GET /hr/": []}
+    timings = {"latest": [], "weekly_trend": [], "GET /hr/": [], "GET /hr/figures.csv": []}
     queries = 0
     for _ in range(repeat):
         started = time.perf_counter()
-        figures.office_figures()
-        timings["office_figures"].append(time.perf_counter() - started)
+        figures.latest()
+        timings["latest"].append(time.perf_counter() - started)
         started = time.perf_counter()
         figures.weekly_trend()
         timings["weekly_trend"].append(time.perf_counter() - started)
@@ -150,6 +188,9 @@ def measure(repeat=5):
             assert client.get("/hr/").status_code == 200
             timings["GET /hr/"].append(time.perf_counter() - started)
         queries = len(captured)
+        started = time.perf_counter()
+        assert client.get("/hr/figures.csv").status_code == 200
+        timings["GET /hr/figures.csv"].append(time.perf_counter() - started)
     return queries, {k: sorted(v)[len(v) // 2] for k, v in timings.items()}
 
 
@@ -169,11 +210,14 @@ def run(employees):
         started = time.perf_counter()
         offices = fill(employees)
         filled = time.perf_counter() - started
+        first, second = publish_twice()
+        a_year_of_snapshots()
         queries, medians = measure()
         from django.db import connection
 
         print(
             f"{connection.vendor}: {employees:,} employees, {offices} offices (filled in {filled:.1f} s); "
+            f"publish_figures {first:.1f} s first, {second:.1f} s after 1% changed; "
             f"GET /hr/ runs {queries} queries; median "
             + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in medians.items())
         )

@@ -6,6 +6,7 @@ default) the process refuses to start without ``SECRET_KEY``,
 ``ALLOWED_HOSTS`` and ``DATABASE_URL``.
 """
 
+import datetime
 import os
 from pathlib import Path
 
@@ -72,6 +73,18 @@ SUPPRESSION_K = env_int("SUPPRESSION_K", 5)
 if SUPPRESSION_K < 2:
     # Below 2 a figure about one person would show, and with it that person's choice.
     raise ImproperlyConfigured(f"SUPPRESSION_K must be 2 or more, not {SUPPRESSION_K}")
+
+
+def env_times(name, default):
+    try:
+        return sorted(datetime.time.fromisoformat(item) for item in env_list(name, default))
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be times of day such as 06:00,18:00") from None
+
+
+# When HR's figures are published each day (local time): the publish_figures
+# command, run by a timer, publishes once each of these times has passed.
+FIGURES_RELEASE_TIMES = env_times("FIGURES_RELEASE_TIMES", "06:00") or [datetime.time(6)]
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -1,8 +1,10 @@
-"""HR-facing figures: database reads turned into suppressed aggregates.
+"""HR-facing figures: published snapshots, never live counts.
 
-Every number HR sees goes through ``consent.stats.suppress``; nothing here
-returns a person. Each function runs a fixed number of queries, whatever the
-number of employees or offices.
+``publish_snapshot`` (run by the ``publish_figures`` command at fixed times)
+counts the staff under the release rule of ``consent.stats`` and stores the
+protected table; HR's pages and exports only ever read stored snapshots, in a
+fixed number of queries whatever the number of employees or offices. The
+private state the rule starts from (``PublishedState``) is read here alone.
 """
 
 import csv
@@ -12,53 +14,163 @@ from functools import cache
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import Count
+from django.db import transaction
 from django.utils import timezone
 
-from consent.models import Choice, Decision, Employee, Office
-from consent.stats import CATEGORIES, ORGANISATION, Unit, suppress
+from consent import audit
+from consent.models import Choice, Employee, FigureRow, FigureSnapshot, Office, PublishedState
+from consent.stats import CATEGORIES, ORGANISATION, Figure, Release, release
 
 REFERENCE_FILE = Path(__file__).resolve().parent / "content" / "reference_rates.csv"
-
-
-def _category(choice):
-    return choice or "unanswered"
 
 
 @dataclass
 class OfficeRow:
     office: Office
     depth: int
-    figure: object  # stats.Figure
+    figure: Figure
 
 
-def office_figures():
-    """(organisation figure, office rows in the offices' own order with depth)."""
-    offices = list(Office.objects.order_by("code"))
-    direct = {o.pk: dict.fromkeys(CATEGORIES, 0) for o in offices}
-    counts = (
-        Employee.objects.filter(is_active=True).values("office_id", "current_choice").annotate(n=Count("id"))
+@dataclass
+class Published:
+    """The latest snapshot as HR sees it."""
+
+    snapshot: FigureSnapshot
+    organisation: Figure
+    rows: list  # OfficeRow, in the offices' own order
+
+
+def _figure(row):
+    return Figure(
+        key=row.office.code if row.office_id else ORGANISATION,
+        total=row.total,
+        counts={category: getattr(row, category) for category in CATEGORIES},
     )
-    for row in counts:
-        direct[row["office_id"]][_category(row["current_choice"])] += row["n"]
-    by_pk = {o.pk: o for o in offices}
-    units = [
-        Unit(key=o.code, parent=by_pk[o.parent_id].code if o.parent_id else None, counts=direct[o.pk])
-        for o in offices
-    ]
-    figures = suppress(units, k=settings.SUPPRESSION_K)
-    children = {}
-    for office in offices:
-        children.setdefault(office.parent_id, []).append(office)
-    rows = []
 
-    def walk(parent_id, depth):
-        for office in children.get(parent_id, []):
-            rows.append(OfficeRow(office, depth, figures[office.code]))
-            walk(office.pk, depth + 1)
+
+def latest():
+    """The latest published snapshot, or None before the first (two queries)."""
+    snapshot = FigureSnapshot.objects.order_by("-number").first()
+    if snapshot is None:
+        return None
+    rows = list(snapshot.rows.select_related("office").order_by("position"))
+    return Published(
+        snapshot=snapshot,
+        organisation=_figure(rows[0]),
+        rows=[OfficeRow(row.office, row.depth, _figure(row)) for row in rows[1:]],
+    )
+
+
+def release_due(now=None):
+    """The latest scheduled release time at or before ``now`` (settings.FIGURES_RELEASE_TIMES, local time)."""
+    now = timezone.localtime(now)
+    for day in (now.date(), now.date() - datetime.timedelta(days=1)):
+        for time in reversed(settings.FIGURES_RELEASE_TIMES):
+            moment = timezone.make_aware(datetime.datetime.combine(day, time))
+            if moment <= now:
+                return moment
+    raise AssertionError("a release time falls within every day")
+
+
+def next_release(now=None):
+    now = timezone.localtime(now)
+    for day in (now.date(), now.date() + datetime.timedelta(days=1)):
+        for time in settings.FIGURES_RELEASE_TIMES:
+            moment = timezone.make_aware(datetime.datetime.combine(day, time))
+            if moment > now:
+                return moment
+    raise AssertionError("a release time falls within every day")
+
+
+@transaction.atomic
+def publish_snapshot(*, now=None):
+    """Count the staff under the release rule, store the protected table and the private state it
+    counts, and record the publication on the audit chain; return the new snapshot."""
+    now = now or timezone.now()
+    k = settings.SUPPRESSION_K
+    offices = {office.pk: office for office in Office.objects.all()}
+    code = {pk: office.code for pk, office in offices.items()}
+    by_code = {office.code: office for office in offices.values()}
+    previous_snapshot = FigureSnapshot.objects.order_by("-number").first()
+    previous = None
+    if previous_snapshot is not None:
+        previous = Release(
+            people={
+                employee: (code[office], category)
+                for employee, office, category in PublishedState.objects.values_list(
+                    "employee_id", "office_id", "category"
+                ).iterator(chunk_size=10000)
+            },
+            parents={
+                code[office]: code.get(parent)
+                for office, parent in previous_snapshot.rows.exclude(office=None).values_list(
+                    "office_id", "parent_id"
+                )
+            },
+            figures={},
+        )
+    live = {
+        employee: (code[office], choice or "unanswered")
+        for employee, office, choice in Employee.objects.filter(is_active=True)
+        .values_list("pk", "office_id", "current_choice")
+        .iterator(chunk_size=10000)
+    }
+    parents = {office.code: code.get(office.parent_id) for office in offices.values()}
+    published = release(previous, live, parents, k)
+    snapshot = FigureSnapshot.objects.create(
+        number=previous_snapshot.number + 1 if previous_snapshot else 1, published_at=now, k=k
+    )
+    FigureRow.objects.bulk_create(_rows(snapshot, published, by_code), batch_size=1000)
+    _store_people(previous.people if previous else {}, published.people, by_code)
+    audit.append("figures.published", actor=audit.SYSTEM, payload={"number": snapshot.number, "k": k})
+    return snapshot
+
+
+def _rows(snapshot, published, by_code):
+    children = {}
+    for key in sorted(published.parents):
+        children.setdefault(published.parents[key], []).append(key)
+    order = []
+
+    def walk(parent, depth):
+        for key in children.get(parent, []):
+            order.append((key, depth))
+            walk(key, depth + 1)
 
     walk(None, 0)
-    return figures[ORGANISATION], rows
+    rows = []
+    for position, (key, depth) in enumerate([(ORGANISATION, 0), *order]):
+        figure = published.figures[key]
+        office = by_code.get(key)
+        parent = published.parents.get(key)
+        rows.append(
+            FigureRow(
+                snapshot=snapshot,
+                office=office,
+                parent=by_code[parent] if parent else None,
+                position=position,
+                depth=depth,
+                total=figure.total,
+                **figure.counts,
+            )
+        )
+    return rows
+
+
+def _store_people(before, after, by_code):
+    """Bring the private table from ``before`` to ``after``, touching only the people who changed."""
+    gone = list(before.keys() - after.keys())
+    changed = [person for person, state in after.items() if before.get(person) != state]
+    for start in range(0, len(gone), 5000):
+        PublishedState.objects.filter(employee_id__in=gone[start : start + 5000]).delete()
+    PublishedState.objects.filter(employee_id__in=[p for p in changed if p in before]).delete()
+    PublishedState.objects.bulk_create(
+        [
+            PublishedState(employee_id=person, office=by_code[after[person][0]], category=after[person][1])
+            for person in changed
+        ],
+        batch_size=5000,
+    )
 
 
 def week_start(moment):
@@ -88,27 +200,20 @@ def weekly_states(decisions, today=None):
         week = week_end
 
 
-def weekly_trend(today=None):
-    """Organisation figures at the end of each week.
+def weekly_trend(now=None):
+    """The organisation's row of the last snapshot of each completed week (one query).
 
-    The denominator is today's active headcount, since the roster keeps no
-    history of joiners.
+    Each is a row of a published table, protected with that table's office rows,
+    so the trend can show nothing the tables did not. The week still running is
+    left out: its last snapshot is not known yet.
     """
-    headcount = Employee.objects.filter(is_active=True).count()
-    decisions = (
-        Decision.objects.filter(employee__is_active=True)
-        .order_by("created_at", "audit_seq")
-        .values_list("employee_id", "choice", "created_at")
-    )
-    weeks = []
-    for week, current in weekly_states(decisions, today):
-        counts = dict.fromkeys(CATEGORIES, 0)
-        for choice in current.values():
-            counts[choice] += 1
-        counts["unanswered"] = headcount - len(current)
-        units = [Unit(key="all", parent=None, counts=counts)]
-        weeks.append((week, suppress(units, k=settings.SUPPRESSION_K)[ORGANISATION]))
-    return weeks
+    this_week = week_start(now or timezone.now())
+    last_of_week = {}
+    for row in FigureRow.objects.filter(office=None).select_related("snapshot").order_by("snapshot__number"):
+        week = week_start(row.snapshot.published_at)
+        if week < this_week:
+            last_of_week[week] = _figure(row)
+    return sorted(last_of_week.items())
 
 
 @cache

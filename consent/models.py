@@ -419,3 +419,62 @@ class RosterPreview(models.Model):
 
     def __str__(self):
         return self.token[:8]
+
+
+class FigureSnapshot(models.Model):
+    """One publication of HR's figures (see ``consent.stats``); never changed once stored."""
+
+    number = models.PositiveIntegerField(unique=True)
+    published_at = models.DateTimeField()
+    k = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["number"]
+
+    def __str__(self):
+        return f"figures #{self.number}"
+
+
+class FigureRow(models.Model):
+    """One published row of a snapshot, already protected: ``None`` is a hidden figure.
+
+    The organisation's row has no office. ``parent`` is the office's place in the
+    tree as published, and ``position``/``depth`` fix the page's order, so HR's
+    pages read a snapshot without walking the tree.
+    """
+
+    snapshot = models.ForeignKey(FigureSnapshot, on_delete=models.PROTECT, related_name="rows")
+    office = models.ForeignKey(Office, null=True, on_delete=models.PROTECT, related_name="+")
+    parent = models.ForeignKey(Office, null=True, on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveIntegerField()
+    depth = models.PositiveSmallIntegerField()
+    total = models.PositiveIntegerField(null=True)
+    opt_in = models.PositiveIntegerField(null=True)
+    opt_out = models.PositiveIntegerField(null=True)
+    undecided = models.PositiveIntegerField(null=True)
+    unanswered = models.PositiveIntegerField(null=True)
+
+    class Meta:
+        ordering = ["snapshot", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["snapshot", "position"], name="one_row_per_position"),
+            models.UniqueConstraint(fields=["snapshot", "office"], name="one_row_per_office"),
+        ]
+
+    def __str__(self):
+        return f"{self.snapshot} {self.office or 'all'}"
+
+
+class PublishedState(models.Model):
+    """Private: how the latest snapshot counts each person (office and answer).
+
+    The release rule compares it with the live state; no page reads it. A person
+    the snapshot does not count (not yet published, or left) has no row.
+    """
+
+    employee = models.OneToOneField(Employee, primary_key=True, on_delete=models.PROTECT, related_name="+")
+    office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="+")
+    category = models.CharField(max_length=20)
+
+    def __str__(self):
+        return f"{self.employee_id} {self.office_id} {self.category}"

@@ -30,6 +30,37 @@ free. The reader can change a hidden number, keeping everything they know true, 
 on a cycle of the residual graph (arcs that can still grow, and reverse arcs where the count can still
 shrink). Where no such cycle exists, the cheapest path that would close one is found, counting a shown
 row as costing its number of people not opted in, and every shown row on that path is hidden.
+
+Figures are released, not live
+------------------------------
+
+HR does not see today's numbers. A command publishes the figures at fixed times (once a day unless set
+otherwise); HR cannot ask for a publication. Each publication is one table, protected as above, and the
+rule below decides what it may count, so that comparing it with any earlier one gives nobody away.
+
+4. Nothing moves because of a few people. A change is a person's answer or office changing, or the person
+   leaving or joining the staff (a roster upload is a change like any other). A change is published only
+   together with at least k - 1 others that are exactly the same: same office and answer before, same
+   office and answer after. Until then the person is counted as they were last published. A person who
+   changes back before that never shows at all.
+5. Why that is enough: whatever HR adds or subtracts, within one table or between any two, a difference
+   between two publications is made of whole groups of at least k people who did the very same thing, so
+   nothing in it tells one of them from the others. And each table on its own is a true count of the
+   staff as published, so step 2 protects it.
+6. Offices moved in the tree. Moving an office under another parent moves all of its staff out of one
+   group's figures and into another's, so the old parent's figures minus the new ones would show the moved
+   office's row. An office therefore keeps its published parent until its own row is shown in full (or it
+   has nobody in it, or everyone in it opted in, when the hidden zeros are known anyway).
+
+What remains. These are exact counts about groups of at least k people. An insider who already knows the
+answers of everyone else in a group learns the last person's answer from any exact count, and if HR moves
+k people at once (a roster upload) and they all gave the same answer, the next publication shows that they
+all did. Closing this gap needs noise added to every figure (differential privacy), the step after this
+one.
+
+For developers: `release` is the only place rules 4 to 6 live. Give it the previous `Release` (or None
+before the first), every active person's ``(office key, category)`` and every office's parent; store what
+it returns and show its `figures`.
 """
 
 import heapq
@@ -237,3 +268,75 @@ class _Network:
             arc, node = came_by[node]
             path.append(arc)
         return spent, path
+
+
+Person = object
+State = tuple[str, str]  # (office key, category)
+
+
+@dataclass(frozen=True)
+class Release:
+    """One publication: the figures shown, and the private state they count (never shown to HR)."""
+
+    people: Mapping[Person, State]  # every person counted, as published
+    parents: Mapping[str, str | None]  # every office's parent, as published
+    figures: Mapping[str, Figure]
+
+
+def release(
+    previous: Release | None,
+    people: Mapping[Person, State],
+    parents: Mapping[str, str | None],
+    k: int = DEFAULT_K,
+) -> Release:
+    """The next publication, from the previous one and the staff as they are now (rules 4 to 6)."""
+    if previous is None:
+        published, tree = dict(people), dict(parents)
+        return Release(published, tree, suppress(_units(published, tree), k))
+    published = dict(previous.people)
+    groups = defaultdict(list)
+    for person in previous.people.keys() | people.keys():
+        before, after = previous.people.get(person), people.get(person)
+        if before != after:
+            groups[before, after].append(person)
+    for (_before, after), members in groups.items():
+        if len(members) >= k:
+            for person in members:
+                if after is None:
+                    del published[person]
+                else:
+                    published[person] = after
+    tree = {**parents, **{key: previous.parents[key] for key in previous.parents.keys() - parents.keys()}}
+    moved = {key for key in previous.parents if tree[key] != previous.parents[key]}
+    while True:
+        units = _units(published, tree)
+        try:
+            figures = suppress(units, k)
+        except ValueError:
+            if not moved:
+                raise
+            # Moves that only make sense together (two offices swapping places) wait until they all can.
+            tree.update({key: previous.parents[key] for key in moved})
+            moved = set()
+            continue
+        rolled = _rolled_up(*_tree(units))
+        held = {key for key in moved if not _may_move(figures[key], rolled[key])}
+        if not held:
+            return Release(published, tree, figures)
+        tree.update({key: previous.parents[key] for key in held})
+        moved -= held
+
+
+def _units(people, parents):
+    direct = {key: dict.fromkeys(CATEGORIES, 0) for key in parents}
+    for office, category in people.values():
+        direct[office][category] += 1
+    return [Unit(key, parent, direct[key]) for key, parent in parents.items()]
+
+
+def _may_move(figure, counts):
+    if not any(counts.values()):
+        return True
+    if _not_opted_in(counts) == 0:
+        return figure.counts["opt_in"] is not None
+    return all(figure.counts[category] is not None for category in CATEGORIES)

@@ -1,13 +1,28 @@
 """HR's workspace: access, figures without refusals, the queue, notices, explanation versions."""
 
+import csv
+import datetime
+import io
 import json
+from unittest import mock
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
-from consent import services
+from consent import figures, services
 from consent.explanation_text import shipped_version
-from consent.models import AuditEvent, Choice, Decision, Notice, Office, SwitchoverCase
+from consent.models import (
+    AuditEvent,
+    Choice,
+    Decision,
+    Employee,
+    FigureSnapshot,
+    Notice,
+    Office,
+    SwitchoverCase,
+)
 from tests.conftest import acknowledge, decide, sign_in_with_mfa
 
 HR_GET_URLS = [
@@ -37,6 +52,7 @@ def staff(make_employee):
     decide(people["out2"], Choice.OPT_IN)
     decide(people["out2"], Choice.OPT_OUT)  # withdrew
     decide(people["undecided1"], Choice.UNDECIDED)
+    figures.publish_snapshot()
     return people
 
 
@@ -151,24 +167,62 @@ def test_the_dashboard_suppresses_small_cells(hr_client, staff):
     assert "一体化しない" in html
 
 
-def test_the_dashboard_query_count_does_not_grow(hr_client, make_employee, django_assert_max_num_queries):
-    def count_queries():
-        from django.db import connection
-        from django.test.utils import CaptureQueriesContext
+def test_no_hr_page_publishes_figures(hr_client, staff):
+    """Only the timer's command publishes: nothing HR opens or submits makes a snapshot."""
+    before = list(FigureSnapshot.objects.values_list("pk", flat=True))
+    for path in HR_GET_URLS:
+        hr_client.get(path)
+        hr_client.post(path, {"action": "publish"})
+    assert list(FigureSnapshot.objects.values_list("pk", flat=True)) == before
 
-        with CaptureQueriesContext(connection) as captured:
-            assert hr_client.get("/hr/").status_code == 200
-        return len(captured)
 
-    small = count_queries()
+def test_the_dashboard_says_when_the_figures_were_published_and_when_next(hr_client, staff, settings):
+    settings.FIGURES_RELEASE_TIMES = [datetime.time(6), datetime.time(18)]
+    figures.publish_snapshot(now=timezone.make_aware(datetime.datetime(2026, 11, 27, 6, 0)))
+    with mock.patch(
+        "django.utils.timezone.now", return_value=timezone.make_aware(datetime.datetime(2026, 11, 27, 9, 30))
+    ):
+        html = hr_client.get("/hr/").content.decode()
+    assert "2026年11月27日 06:00 時点の集計" in html
+    assert "次回の公開は 2026年11月27日 18:00 です" in html
+
+
+def test_before_the_first_publication_hr_sees_no_figures(hr_client, alice):
+    acknowledge(alice)
+    decide(alice, Choice.OPT_OUT)
+    html = hr_client.get("/hr/").content.decode()
+    assert "集計はまだ公開されていません" in html
+    assert "次回の公開は" in html
+    assert "組織全体" not in html
+    response = hr_client.get("/hr/figures.csv", follow=True)
+    assert response.redirect_chain == [("/hr/", 302)]
+    assert "ダウンロードできる集計はまだありません" in response.content.decode()
+    assert not AuditEvent.objects.filter(kind="hr.figures_exported").exists()
+
+
+def test_the_dashboard_reads_a_snapshot_in_a_fixed_number_of_queries(
+    hr_client, make_employee, django_assert_max_num_queries
+):
+    figures.publish_snapshot()
+    with django_assert_max_num_queries(12):
+        assert hr_client.get("/hr/").status_code == 200
+    parent = Office.objects.first()
     for i in range(12):
-        office = Office.objects.create(code=f"9{i:02d}", name=f"事務所{i}", parent=Office.objects.first())
+        office = Office.objects.create(code=f"9{i:02d}", name=f"事務所{i}", parent=parent)
         person = make_employee(f"p{i}", f"P{i:04d}")
-        person.office = office
-        person.save()
+        services.provision_employee(
+            email=person.user.email,
+            display_name=person.display_name,
+            employee_number=person.employee_number,
+            office=office,
+        )
         acknowledge(person)
         decide(person, [Choice.OPT_IN, Choice.OPT_OUT, Choice.UNDECIDED][i % 3])
-    assert count_queries() == small
+        figures.publish_snapshot(now=timezone.now() - datetime.timedelta(weeks=12 - i))
+    with django_assert_max_num_queries(12):
+        assert hr_client.get("/hr/").status_code == 200
+    with django_assert_max_num_queries(13):  # the export is also an audit event
+        assert hr_client.get("/hr/figures.csv").status_code == 200
 
 
 def test_the_csv_export_opens_in_japanese_excel(hr_client, staff):
@@ -176,8 +230,161 @@ def test_the_csv_export_opens_in_japanese_excel(hr_client, staff):
     assert response["Content-Type"].startswith("text/csv")
     assert response.content.startswith("\ufeff".encode())
     text = response.content.decode("utf-8-sig")
-    assert "組織全体" in text and "秘匿" in text
-    assert AuditEvent.objects.filter(kind="hr.figures_exported").count() == 1
+    assert "組織全体" in text and "秘匿" in text and "集計時点" in text
+    event = AuditEvent.objects.get(kind="hr.figures_exported")
+    assert json.loads(event.body)["payload"] == {"snapshot": 1}
+
+
+# --- attacks on the figures -----------------------------------------------------------------------
+
+HEADER = "職員番号,氏名,メールアドレス,事務所コード,事務所名,上位事務所コード,在職"
+
+
+def roster_upload(client, lines):
+    data = "\n".join([HEADER, *lines]).encode("cp932")
+    client.post("/hr/roster/", {"file": SimpleUploadedFile("roster.csv", data), "encoding": ""})
+    sha = client.session["hr_roster_upload"]["sha256"]
+    client.post("/hr/roster/confirm/", {"sha256": sha})
+
+
+def csv_figures(client):
+    """The exported table without its "as of" column: what HR would compare."""
+    rows = list(csv.reader(io.StringIO(client.get("/hr/figures.csv").content.decode("utf-8-sig"))))
+    return [row[1:] for row in rows]
+
+
+@pytest.fixture
+def office_staff(make_employee, hr):
+    """24 staff beside the HR officer, in one office: 8 opted out, 8 undecided, 4 opted in, 4 silent."""
+    pattern = [Choice.OPT_OUT, Choice.OPT_OUT, Choice.OPT_IN, Choice.UNDECIDED, None, Choice.UNDECIDED]
+    people = [make_employee(f"t{i:02d}", f"T{i:04d}") for i in range(24)]
+    for person, choice in zip(people, pattern * 4, strict=True):
+        if choice:
+            acknowledge(person)
+            decide(person, choice)
+    return people
+
+
+def test_attack_deactivate_one_person_by_roster_export_reactivate_export(hr_client, hr, office_staff):
+    """Attack 2: HR removes one person from the roster and compares the exports around it."""
+    target = office_staff[0]  # opted out
+    everyone = [hr, *office_staff]
+    lines = [
+        f"{p.employee_number},{p.display_name},{p.user.email},200,名古屋国道事務所,,{int(active)}"
+        for p in everyone
+        for active in [p != target]
+    ]
+    figures.publish_snapshot()
+    before = csv_figures(hr_client)
+    roster_upload(hr_client, lines)
+    target.refresh_from_db()
+    assert not target.is_active
+    figures.publish_snapshot()
+    without = csv_figures(hr_client)
+    roster_upload(hr_client, [line[:-1] + "1" for line in lines])
+    target.refresh_from_db()
+    assert target.is_active
+    figures.publish_snapshot()
+    assert before == without == csv_figures(hr_client)
+    organisation = next(row for row in before if row[0] == "" and row[1] == "組織全体")
+    assert organisation[4] == "8"  # the opt-outs are shown: the figure could have moved
+
+
+def test_attack_one_withdrawal_between_two_views_moves_nothing(hr_client, office_staff):
+    """Attack 2, passively: an opted-in person with no card work withdraws between two publications."""
+    figures.publish_snapshot()
+    before = csv_figures(hr_client)
+    html_before = hr_client.get("/hr/").content.decode()
+    decide(office_staff[2], Choice.OPT_OUT)
+    figures.publish_snapshot()
+    assert csv_figures(hr_client) == before
+    assert _figures_part(hr_client.get("/hr/").content.decode()) == _figures_part(html_before)
+
+
+def _figures_part(html):
+    return html[html.index('id="org-heading"') : html.index('id="reference-heading"')]
+
+
+def test_k_people_making_the_same_change_move_the_figures(hr_client, office_staff):
+    figures.publish_snapshot()
+    before = figures.latest().organisation.counts["opt_out"]
+    undecided = [office_staff[3], office_staff[5], office_staff[9]]
+    for person in [*undecided, office_staff[2]]:
+        decide(person, Choice.OPT_OUT)  # three from undecided, one from opt-in: two different changes
+    figures.publish_snapshot()
+    assert figures.latest().organisation.counts["opt_out"] == before
+    extra = [
+        services.provision_employee(
+            email=f"x{i}@example.jp",
+            display_name=f"x{i}",
+            employee_number=f"X{i:04d}",
+            office=office_staff[0].office,
+        )
+        for i in range(2)
+    ]
+    for person in extra:
+        acknowledge(person)
+        decide(person, Choice.UNDECIDED)
+    figures.publish_snapshot()  # two joined and decided: too few alike, still nothing
+    assert figures.latest().organisation.counts["opt_out"] == before
+    for person in extra:
+        decide(person, Choice.OPT_OUT)
+    figures.publish_snapshot()  # joined as opt-out: the two, with nobody alike, stay unpublished
+    assert figures.latest().organisation.counts["opt_out"] == before
+    more = [
+        services.provision_employee(
+            email=f"y{i}@example.jp",
+            display_name=f"y{i}",
+            employee_number=f"Y{i:04d}",
+            office=office_staff[0].office,
+        )
+        for i in range(3)
+    ]
+    for person in more:
+        acknowledge(person)
+        decide(person, Choice.OPT_OUT)
+    figures.publish_snapshot()  # five joined and opted out: published together
+    assert figures.latest().organisation.counts["opt_out"] == before + 5
+
+
+def test_attack_the_trend_cannot_show_what_the_office_table_hides(hr_client, make_employee):
+    """Attack 1: the trend's organisation row minus the office rows shown must not give a hidden office."""
+    root = Office.objects.get(code="200")
+    offices = {
+        "A": Office.objects.create(code="A", name="小さな事務所"),
+        "B": Office.objects.create(code="B", name="大きな事務所"),
+    }
+    offices["C1"] = Office.objects.create(code="C1", name="課1", parent=offices["B"])
+    offices["C2"] = Office.objects.create(code="C2", name="課2", parent=offices["B"])
+    plan = {
+        root: [Choice.OPT_IN] * 6,
+        offices["A"]: [Choice.OPT_IN] * 5 + [Choice.OPT_OUT, None, None],
+        offices["C1"]: [Choice.OPT_OUT] * 8 + [Choice.UNDECIDED] * 6 + [None] * 6 + [Choice.OPT_IN] * 5,
+        offices["C2"]: [Choice.OPT_OUT] * 8 + [Choice.UNDECIDED] * 6 + [None] * 6 + [Choice.OPT_IN] * 5,
+    }
+    for office, choices in plan.items():
+        for choice in choices:
+            n = Employee.objects.count()
+            person = services.provision_employee(
+                email=f"w{n}@example.jp", display_name=f"w{n}", employee_number=f"W{n:04d}", office=office
+            )
+            if choice:
+                acknowledge(person)
+                decide(person, choice)
+    last_week = timezone.now() - datetime.timedelta(weeks=1)
+    figures.publish_snapshot(now=last_week)
+    figures.publish_snapshot()
+    response = hr_client.get("/hr/")
+    published = response.context["published"]
+    shown = {row.office.code: row.figure for row in published.rows}
+    assert shown["A"].counts["opt_out"] is None
+    # HR knows office 200: six people whose cards it processes, and the HR officer herself. So any
+    # organisation opt-out count printed anywhere, trend included, minus B's gives A's.
+    organisation_figures = [published.organisation] + [figure for _week, figure in response.context["weeks"]]
+    for figure in organisation_figures:
+        if figure.counts["opt_out"] is not None and shown["B"].counts["opt_out"] is not None:
+            pytest.fail(f"office A opted out: {figure.counts['opt_out'] - shown['B'].counts['opt_out']}")
+    assert [week for week, _figure in response.context["weeks"]] == [figures.week_start(last_week)]
 
 
 def test_notice_with_compulsion_wording_is_flagged_before_publishing(hr_client):

@@ -6,13 +6,14 @@ have, and requires at least two for each.
 """
 
 import itertools
+from collections import defaultdict
 from functools import reduce
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
-from consent.stats import CATEGORIES, ORGANISATION, PROTECTED, Figure, Unit, suppress
+from consent.stats import CATEGORIES, ORGANISATION, PROTECTED, Figure, Release, Unit, release, suppress
 
 
 def counts(opt_in, opt_out, undecided, unanswered):
@@ -285,3 +286,263 @@ def test_the_attack_agrees_with_trying_every_assignment(units, data):
         for key, counts in rolled.items()
     }
     assert possible_values(units, figures) == naive_possible_values(units, figures)
+
+
+# --- releases over time ---------------------------------------------------------------------------
+#
+# A simulated organisation lives through random days: people decide, change their minds and withdraw,
+# HR deactivates, reactivates and moves people and offices, new staff join, and between some of these the
+# figures are published. The checker plays HR holding every publication: it verifies that each one is a
+# true, protected table of a staff that really existed, and that no combination of two consecutive
+# publications depends on the changes of fewer than k people. (Any two publications differ by the sum of
+# the consecutive differences between them, so a reader learns nothing from a pair that the steps in
+# between do not already show.)
+
+ABSENT = ("absent",)
+
+
+def subtree(parents, key):
+    found, frontier = {key}, [key]
+    while frontier:
+        below = [office for office, parent in parents.items() if parent in frontier]
+        found.update(below)
+        frontier = below
+    return found
+
+
+@st.composite
+def histories(draw):
+    """(k, offices' parents, staff on the first day, the days' actions)."""
+    parents = {}
+    for i in range(draw(st.integers(2, 6))):
+        parents[f"o{i}"] = draw(st.sampled_from([None, *parents]))
+    people = {}
+    for office in parents:
+        for _ in range(draw(st.integers(0, 15))):
+            people[len(people)] = (office, draw(st.sampled_from(CATEGORIES)))
+    # Several people often do the same thing between two publications (a roster upload, a busy week):
+    # without that, nothing would ever be published after the first day and the test would prove nothing.
+    person = st.tuples(st.integers(0, 10**6), st.integers(1, 8), st.booleans())
+    office = st.sampled_from(sorted(parents))
+    action = st.one_of(
+        st.tuples(st.just("decide"), person, st.sampled_from(CATEGORIES[:3])),
+        st.tuples(st.just("withdraw"), person, st.sampled_from(PROTECTED[:2])),
+        st.tuples(st.just("deactivate"), person),
+        st.tuples(st.just("reactivate"), person),
+        st.tuples(st.just("move"), person, office),
+        st.tuples(st.just("reparent"), office, st.one_of(st.none(), office)),
+        st.tuples(st.just("join"), office, st.integers(1, 6)),
+        st.tuples(st.just("publish")),
+    )
+    actions = draw(st.lists(action, min_size=3, max_size=40)) + [("publish",)]
+    return draw(st.sampled_from([2, 2, 3, 3, 4, 5])), parents, people, actions
+
+
+def live_days(parents, people, actions):
+    """Yield the staff (active people only) and the tree at every publication."""
+    parents, people, leavers = dict(parents), dict(people), {}
+
+    def chosen(pool, start, count, alike):
+        # The person at `start`, then up to count - 1 others in the same office with the same answer (when
+        # `alike`) or simply the next ones: groups that change together are what a release can publish.
+        pool = sorted(pool)
+        if not pool:
+            return []
+        first = pool[start % len(pool)]
+        rest = [p for p in pool if p != first and (not alike or pool_state(p) == pool_state(first))]
+        return [first, *rest[: count - 1]]
+
+    def pool_state(person):
+        return people.get(person, leavers.get(person))
+
+    for name, *args in actions:
+        if name == "publish":
+            yield dict(people), dict(parents)
+        elif name == "reparent":
+            if args[1] not in subtree(parents, args[0]):
+                parents[args[0]] = args[1]
+        elif name == "join":
+            for _ in range(args[1]):
+                people[len(people) + len(leavers)] = (args[0], "unanswered")
+        elif name == "reactivate":
+            for who in chosen(leavers, *args[0]):
+                people[who] = leavers.pop(who)
+        else:
+            pool = [p for p, state in people.items() if name != "withdraw" or state[1] == "opt_in"]
+            for who in chosen(pool, *args[0]):
+                if name in ("decide", "withdraw"):
+                    people[who] = (people[who][0], args[1])
+                elif name == "deactivate":
+                    leavers[who] = people.pop(who)
+                elif name == "move":
+                    people[who] = (args[1], people[who][1])
+
+
+def publish_all(rule, k, parents, people, actions):
+    days, releases = [], []
+    for staff, tree in live_days(parents, people, actions):
+        releases.append(rule(releases[-1] if releases else None, staff, tree, k))
+        days.append((staff, tree))
+    return days, releases
+
+
+def live_counts(previous, people, parents, k):
+    """What the ledger did before releases: every page counted the staff as they are."""
+    return Release(dict(people), dict(parents), suppress(units_of(people, parents), k))
+
+
+def units_of(people, parents):
+    direct = {key: dict.fromkeys(CATEGORIES, 0) for key in parents}
+    for office, category in people.values():
+        direct[office][category] += 1
+    return [Unit(key, parent, direct[key]) for key, parent in parents.items()]
+
+
+def cells_of(person_state, parents):
+    """Every published cell the person is counted in: (group, category) and (group, "total")."""
+    if person_state is None:
+        return set()
+    office, category = person_state
+    groups = {ORGANISATION} | {key for key in parents if office in subtree(parents, key)}
+    return {(group, c) for group in groups for c in (category, "total")}
+
+
+def shown_cells(figures):
+    for key, figure in figures.items():
+        yield (key, "total"), figure.total
+        for category, value in figure.counts.items():
+            yield (key, category), value
+
+
+def max_flow(edges, source, sink):
+    """Edge-disjoint paths between two states in an undirected multigraph {frozenset pair: count}."""
+    capacity = defaultdict(int)
+    for pair, count in edges.items():
+        a, b = tuple(pair)
+        capacity[a, b] += count
+        capacity[b, a] += count
+    flow = 0
+    while True:
+        came_from, queue = {source: None}, [source]
+        for node in queue:
+            for (a, b), left in capacity.items():
+                if a == node and left > 0 and b not in came_from:
+                    came_from[b] = a
+                    queue.append(b)
+        if sink not in came_from:
+            return flow
+        node = sink
+        while came_from[node] is not None:
+            capacity[came_from[node], node] -= 1
+            capacity[node, came_from[node]] += 1
+            node = came_from[node]
+        flow += 1
+
+
+def check_releases(k, days, releases):
+    """Every way HR holding these publications could single out fewer than k people, as assertion errors."""
+    seen_states = defaultdict(set)
+    seen_parents = defaultdict(set)
+    for (staff, tree), published in zip(days, releases, strict=True):
+        for person in seen_states.keys() | staff.keys():
+            seen_states[person].add(staff.get(person, ABSENT))
+        for office, parent in tree.items():
+            seen_parents[office].add(parent)
+        # Each publication counts a staff that really existed: states and parents people and offices had.
+        for person, state in published.people.items():
+            assert state in seen_states[person], (person, state)
+        for office, parent in published.parents.items():
+            assert parent in seen_parents[office], (office, parent)
+        # It is a true table of that staff, protected within itself.
+        units = units_of(published.people, published.parents)
+        truth = rolled_up(units)
+        for (key, column), value in shown_cells(published.figures):
+            true = sum(truth[key].values()) if column == "total" else truth[key][column]
+            assert value is None or value == true >= k, (key, column, value, true)
+        values = possible_values(units, published.figures)
+        for name in protected_values(units, published.figures, k):
+            assert len(values[name]) >= 2, name
+    for before, after in itertools.pairwise(releases):
+        # A shown figure that moved moved because of at least k people.
+        changed_in = defaultdict(set)
+        for person in before.people.keys() | after.people.keys():
+            old = cells_of(before.people.get(person), before.parents)
+            new = cells_of(after.people.get(person), after.parents)
+            for cell in old ^ new:
+                changed_in[cell].add(person)
+        old_values = dict(shown_cells(before.figures))
+        for cell, value in shown_cells(after.figures):
+            old = old_values.get(cell)
+            if value is not None and old is not None and value != old:
+                assert len(changed_in[cell]) >= k, (cell, old, value, changed_in[cell])
+        # Exact check of the whole difference: HR may add and subtract any figures of both tables, so
+        # assume it sees how many people entered and left every office's answer. Whatever set of
+        # (office, answer) boxes it looks at, the people crossing its border must be none or at least k:
+        # every cut of the graph of changes is 0 or >= k, that is every connected part is k-edge-connected.
+        edges = defaultdict(int)
+        for person in before.people.keys() | after.people.keys():
+            old, new = before.people.get(person, ABSENT), after.people.get(person, ABSENT)
+            if old != new:
+                edges[frozenset((old, new))] += 1
+        nodes = sorted({node for pair in edges for node in pair})
+        for a, b in itertools.combinations(nodes, 2):
+            flow = max_flow(edges, a, b)
+            assert flow == 0 or flow >= k, (a, b, flow)
+
+
+@settings(max_examples=150, deadline=None)
+@given(history=histories())
+def test_no_publication_or_pair_of_publications_singles_anyone_out(history):
+    k, parents, people, actions = history
+    check_releases(k, *publish_all(release, k, parents, people, actions))
+
+
+def test_the_checker_catches_live_counts():
+    """Replace the release rule with live counts: the checker finds a history that gives someone away."""
+
+    def gives_someone_away(history):
+        k, parents, people, actions = history
+        try:
+            check_releases(k, *publish_all(live_counts, k, parents, people, actions))
+        except AssertionError:
+            return True
+        return False
+
+    find(histories(), gives_someone_away, settings=settings(max_examples=500, deadline=None))
+
+
+def test_one_deactivation_and_back_moves_nothing():
+    """Attack 2 on the pure rule: HR deactivates one person, publishes, reactivates, publishes."""
+    parents = {"A": None, "B": None}
+    people = {i: ("A" if i < 20 else "B", CATEGORIES[i % 4]) for i in range(40)}
+    first = release(None, people, parents)
+    without = {p: s for p, s in people.items() if p != 3}
+    second = release(first, without, parents)
+    third = release(second, people, parents)
+    assert first.figures == second.figures == third.figures
+    assert second.people == people
+
+
+def test_k_people_making_the_same_change_are_published_together():
+    parents = {"A": None}
+    people = {i: ("A", CATEGORIES[i % 4]) for i in range(40)}
+    first = release(None, people, parents)
+    changed = {**people, **{i: ("A", "opt_out") for i in (2, 6, 10, 14)}}  # four left "undecided"
+    assert release(first, changed, parents).figures == first.figures
+    changed[18] = ("A", "opt_out")
+    second = release(first, changed, parents)
+    assert second.figures["A"].counts["opt_out"] == first.figures["A"].counts["opt_out"] + 5
+    assert second.people == changed
+
+
+def test_a_moved_office_keeps_its_place_while_its_row_is_hidden():
+    parents = {"P": None, "Q": None, "B": "P"}
+    people = {i: ("P" if i < 20 else "Q", CATEGORIES[i % 4]) for i in range(40)}
+    people[40] = ("B", "opt_out")
+    first = release(None, people, parents)
+    moved = release(first, people, {**parents, "B": "Q"})
+    assert moved.parents["B"] == "P"
+    assert moved.figures == first.figures
+    empty = {p: s for p, s in people.items() if p != 40}
+    first = release(None, empty, parents)
+    assert release(first, empty, {**parents, "B": "Q"}).parents["B"] == "Q"

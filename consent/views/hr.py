@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -26,14 +27,20 @@ QUEUE_PAGE_SIZE = 50
 ROSTER_SESSION_KEY = "hr_roster_upload"
 
 
+def _as_of(moment):
+    # Japanese reads "2026年11月27日 06:00"; the format itself is translated.
+    return date_format(timezone.localtime(moment), _("N j, Y, H:i"))
+
+
 @require_GET
 @hr_required
 def dashboard(request):
-    organisation, rows = figures.office_figures()
+    published = figures.latest()
     weeks = figures.weekly_trend()
     context = {
-        "organisation": organisation,
-        "rows": rows,
+        "published": published,
+        "as_of": _as_of(published.snapshot.published_at) if published else None,
+        "next_release": _as_of(figures.next_release()),
         "categories": CATEGORIES,
         "weeks": weeks,
         "chart": figures.trend_chart(weeks),
@@ -48,17 +55,23 @@ def dashboard(request):
 @require_GET
 @hr_required
 def export_csv(request):
-    organisation, rows = figures.office_figures()
-    services.record_access(user=request.user, kind="hr.figures_exported")
+    published = figures.latest()
+    if published is None:
+        messages.info(request, _("No figures have been published yet, so there is nothing to download."))
+        return redirect("hr_dashboard")
+    services.record_access(
+        user=request.user, kind="hr.figures_exported", payload={"snapshot": published.snapshot.number}
+    )
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    stamp = timezone.localtime().strftime("%Y%m%d")
+    stamp = timezone.localtime(published.snapshot.published_at).strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="consent-figures-{stamp}.csv"'
     # The BOM makes Japanese Excel read the file as UTF-8.
     response.write("\ufeff")
     writer = csvsafe.writer(response)
     hidden = _("hidden")
+    as_of = _as_of(published.snapshot.published_at)
     writer.writerow(
-        [_("Office code"), _("Office"), _("Staff")]
+        [_("Figures as of"), _("Office code"), _("Office"), _("Staff")]
         + [str(label) for label in _category_labels()]
         + [_("Opt-in rate (%)")]
     )
@@ -66,12 +79,12 @@ def export_csv(request):
     def cell(value):
         return hidden if value is None else value
 
-    for code, name, figure in [("", _("Whole organisation"), organisation)] + [
-        (row.office.code, row.office.name, row.figure) for row in rows
+    for code, name, figure in [("", _("Whole organisation"), published.organisation)] + [
+        (row.office.code, row.office.name, row.figure) for row in published.rows
     ]:
         rate = figure.rate(Choice.OPT_IN)
         writer.writerow(
-            [code, name, cell(figure.total)]
+            [as_of, code, name, cell(figure.total)]
             + [cell(figure.counts[c]) for c in CATEGORIES]
             + [hidden if rate is None else f"{rate * 100:.1f}"]
         )

@@ -1,3 +1,4 @@
+import datetime
 import random
 
 from allauth.account.models import EmailAddress
@@ -8,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from consent import services
+from consent import figures, services
 from consent.models import Choice, Complaint, Employee, ExplanationVersion, Notice, Office, RoleGrant
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - demo data only, refused without DEBUG
@@ -130,6 +131,11 @@ class Command(BaseCommand):
                     created += 1
             hr = self._special_accounts(offices, password_hash)
             self._notices_and_complaints(hr, offices)
+            # HR's pages show published figures only. Publish the first, once dated a week back
+            # so that the trend has a completed week to draw (demo only).
+            if figures.latest() is None:
+                figures.publish_snapshot(now=timezone.now() - datetime.timedelta(weeks=1))
+                figures.publish_snapshot()
         self.stdout.write(self.style.SUCCESS(f"Demo data ready ({created} employees created)."))
         self.stdout.write(
             f"Sign in at /accounts/login/ with password {DEMO_PASSWORD!r}:\n"
