@@ -39,6 +39,7 @@ from consent.models import (
     RoleGrant,
     SwitchoverCase,
     pseudonym_for,
+    validate_organisation_email,
 )
 from consent.mynumber import contains_my_number
 
@@ -215,14 +216,40 @@ def _follow_switchover(employee, previous, choice, now):
 
     Without work to undo no revert is opened: it would show HR, by name,
     someone who withdrew."""
-    switches = SwitchoverCase.objects.filter(employee=employee, kind=SwitchoverCase.SWITCH)
     if choice == Choice.OPT_IN:
         SwitchoverCase.objects.create(employee=employee, kind=SwitchoverCase.SWITCH, opened_at=now)
     elif previous == Choice.OPT_IN:
-        latest = switches.order_by("-opened_at", "-pk").first()
-        switches.filter(closed_at=None).update(closed_at=now)
-        if latest is not None and latest.steps_done:
+        undo = card_work_to_undo(employee)
+        SwitchoverCase.objects.filter(employee=employee, kind=SwitchoverCase.SWITCH, closed_at=None).update(
+            closed_at=now
+        )
+        if undo:
             SwitchoverCase.objects.create(employee=employee, kind=SwitchoverCase.REVERT, opened_at=now)
+
+
+def card_work_to_undo(employee):
+    """Whether HR already did card work on the employee's latest switch-over.
+
+    If so, withdrawing opens a revert task that shows HR the employee's name,
+    and the decision page must say so before they confirm."""
+    latest = (
+        SwitchoverCase.objects.filter(employee=employee, kind=SwitchoverCase.SWITCH)
+        .order_by("-opened_at", "-pk")
+        .first()
+    )
+    return latest is not None and bool(latest.steps_done)
+
+
+def withdrawal_names_employee(employee):
+    """Whether withdrawing now (opt out or not decided) would put the employee's name before HR."""
+    return employee.current_choice == Choice.OPT_IN and card_work_to_undo(employee)
+
+
+def revert_opened_by(decision):
+    """Whether this decision opened a revert task, i.e. HR now sees the employee's name on one."""
+    return SwitchoverCase.objects.filter(
+        employee=decision.employee_id, kind=SwitchoverCase.REVERT, opened_at=decision.created_at
+    ).exists()
 
 
 def _send_confirmation(user, decision):
@@ -253,14 +280,19 @@ def record_sign_in(*, user, methods):
     )
 
 
+@transaction.atomic
 def provision_employee(*, email, display_name, employee_number, office, is_active=True, password_hash=None):
     """Create or update a person's account and employee record (no decision, no event).
 
     Accounts are provisioned, never self-registered; the roster import
     records one audit event for the whole file rather than one per person.
+    Only addresses in the organisation's domains get an account, and the
+    moment an account is created or re-addressed is kept for the union's
+    indicator of new accounts that decide at once.
     """
     User = get_user_model()
     email = email.strip()
+    validate_organisation_email(email)
     employee = Employee.objects.select_related("user").filter(employee_number=employee_number).first()
     user = employee.user if employee else User.objects.filter(email__iexact=email).first()
     if user is None:
@@ -269,6 +301,7 @@ def provision_employee(*, email, display_name, employee_number, office, is_activ
             user.password = password_hash
         else:
             user.set_unusable_password()
+    readdressed = user.pk is None or employee is None or user.email.lower() != email.lower()
     user.email = email
     user.is_active = is_active
     user.save()
@@ -281,12 +314,14 @@ def provision_employee(*, email, display_name, employee_number, office, is_activ
     employee.display_name = display_name
     employee.office = office
     employee.is_active = is_active
+    if readdressed:
+        employee.provisioned_at = timezone.now()
     employee.full_clean()
     if employee.pk is None:
         employee.save()
     else:
         # Never write current_choice back: a decision may have committed since we read the row.
-        employee.save(update_fields=["display_name", "office", "is_active"])
+        employee.save(update_fields=["display_name", "office", "is_active", "provisioned_at"])
     return employee
 
 

@@ -113,7 +113,12 @@ def decision(request):
         messages.success(request, _("Your decision was recorded. This is your receipt."))
         return redirect("receipt", receipt_id=recorded.receipt_id)
     status = 400 if request.method == "POST" else 200
-    context = {"form": form, "latest": latest, "acknowledgement": acknowledgement}
+    context = {
+        "form": form,
+        "latest": latest,
+        "acknowledgement": acknowledgement,
+        "withdrawal_names_you": services.withdrawal_names_employee(employee),
+    }
     return render(request, "consent/decision.html", context, status=status)
 
 
@@ -130,9 +135,12 @@ def history(request):
 @employee_required
 def receipt(request, receipt_id):
     decision = own_decision_or_404(request, receipt_id)
-    return render(
-        request, "consent/receipt.html", {"decision": decision, "data": receipt_data(request, decision)}
-    )
+    context = {
+        "decision": decision,
+        "data": receipt_data(request, decision),
+        "revert_opened": services.revert_opened_by(decision),
+    }
+    return render(request, "consent/receipt.html", context)
 
 
 @require_GET
