@@ -740,17 +740,108 @@ def save_checkpoint(*, user):
 
 @transaction.atomic
 def grant_role(*, actor, user, role, grant=None):
-    """Give a privileged role; on the chain, so the union sees who can read what."""
+    """Give a privileged role; on the chain, so the union sees who can read what.
+    ``actor`` None is a command (seed_demo), recorded as the system."""
     grant = grant or RoleGrant(user=user, role=role)
     grant.user, grant.role = user, role
     grant.save()
-    audit.append("role.granted", actor=actor_for(actor), subject=actor_for(user), payload={"role": role})
+    audit.append("role.granted", actor=_admin_actor(actor), subject=actor_for(user), payload={"role": role})
     return grant
 
 
 @transaction.atomic
 def revoke_role(*, actor, grant):
     audit.append(
-        "role.revoked", actor=actor_for(actor), subject=actor_for(grant.user), payload={"role": grant.role}
+        "role.revoked", actor=_admin_actor(actor), subject=actor_for(grant.user), payload={"role": grant.role}
     )
     grant.delete()
+
+
+# --- The administrator ----------------------------------------------------------
+#
+# Every change the Django admin can make goes through one of these, so each is
+# on the chain in the same transaction. The administrator acts under actor_for
+# (log v2 replaces it with a staff identity that links no employee events).
+
+ACCESS_FLAGS = ("is_active", "is_staff", "is_superuser")
+
+
+def _admin_actor(actor):
+    """The administrator making a change, or the system when a command makes it."""
+    return audit.SYSTEM if actor is None else actor_for(actor)
+
+
+@transaction.atomic
+def set_account_access(*, actor, user, **flags):
+    """Change an account's access flags (signing in, the admin, superuser)."""
+    if not set(flags) <= set(ACCESS_FLAGS):
+        raise ValueError(f"only {', '.join(ACCESS_FLAGS)} change here")
+    user = get_user_model().objects.select_for_update().get(pk=user.pk)
+    changed = {name: bool(value) for name, value in flags.items() if getattr(user, name) != bool(value)}
+    if not changed:
+        return user
+    for name, value in changed.items():
+        setattr(user, name, value)
+    user.save(update_fields=list(changed))
+    audit.append(
+        "account.access_changed", actor=_admin_actor(actor), subject=actor_for(user), payload=changed
+    )
+    return user
+
+
+@transaction.atomic
+def update_employee(*, actor, employee, display_name, office, is_active):
+    """Correct a person's name, office or active flag between roster imports.
+
+    The event names which fields changed, not their values: an office in an
+    employee's event would help single the person out."""
+    employee = Employee.objects.select_for_update().get(pk=employee.pk)
+    changed = [
+        name
+        for name, value in (("display_name", display_name), ("office", office), ("is_active", is_active))
+        if getattr(employee, name) != value
+    ]
+    if not changed:
+        return employee
+    employee.display_name, employee.office, employee.is_active = display_name, office, is_active
+    employee.full_clean()
+    # Never write current_choice back: a decision may have committed since we read the row.
+    employee.save(update_fields=changed)
+    audit.append(
+        "employee.updated", actor=_admin_actor(actor), subject=employee.pseudonym, payload={"fields": changed}
+    )
+    return employee
+
+
+@transaction.atomic
+def save_office(*, actor, code, name, parent, office=None):
+    """Create an office (office None), or rename, re-code or re-parent one.
+    An office cannot sit below itself: the roll-up of figures would never end."""
+    check_office_parent(office, parent)
+    if office is None:
+        office, kind = Office(), "office.created"
+    else:
+        office, kind = Office.objects.select_for_update().get(pk=office.pk), "office.updated"
+        if (office.code, office.name, office.parent_id) == (code, name, parent.pk if parent else None):
+            return office
+    office.code, office.name, office.parent = code, name, parent
+    office.full_clean()
+    office.save()
+    audit.append(
+        kind,
+        actor=_admin_actor(actor),
+        payload={"code": code, "name": name, "parent": parent.code if parent else None},
+    )
+    return office
+
+
+def check_office_parent(office, parent):
+    """Refuse a parent that is the office itself or one of its sub-offices."""
+    ancestor = parent
+    while ancestor is not None:
+        if office is not None and ancestor.pk == office.pk:
+            raise ValidationError(
+                {"parent": _("An office cannot be placed below itself or one of its sub-offices.")},
+                code="cycle",
+            )
+        ancestor = ancestor.parent
