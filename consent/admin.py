@@ -85,11 +85,16 @@ class OfficeAdmin(admin.ModelAdmin):
         # Notices, complaints and people keep pointing at offices.
         return False
 
+    def get_readonly_fields(self, request, obj=None):
+        # The roster names offices by code: a code changed here would make the
+        # next import create the old office again and move everyone back.
+        return ["code"] if obj else []
+
     def save_model(self, request, obj, form, change):
         saved = services.save_office(
             actor=request.user,
             office=obj if change else None,
-            code=form.cleaned_data["code"],
+            code=obj.code if change else form.cleaned_data["code"],
             name=form.cleaned_data["name"],
             parent=form.cleaned_data["parent"],
         )

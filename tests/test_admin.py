@@ -230,10 +230,10 @@ def test_offices_added_and_reparented_in_the_admin_are_on_the_chain(admin_client
         "name": "庄内川河川事務所",
         "parent": None,
     }
-    form["parent"] = office.pk
+    form.update(parent=office.pk, code="999")  # the code is read-only once the office exists
     admin_client.post(f"/admin/consent/office/{created.pk}/change/", form)
     created.refresh_from_db()
-    assert created.parent == office
+    assert created.parent == office and created.code == "210"
     assert events_of("office.updated")[-1]["payload"]["parent"] == office.code
 
 
