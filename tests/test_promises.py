@@ -38,8 +38,10 @@ def test_attack_6_hr_records_card_work_then_the_decision_page_warns_before_withd
     assert page.count("カードの作業を元に戻す作業であなたの名前を見ます") == 2
     assert "誰が選んだかを人事課が見ることはありません" not in page
 
-    response = client.post("/decision/", {"choice": Choice.OPT_OUT, "comment": ""}, follow=True)
-    receipt = response.content.decode()
+    # The form that showed the warning says so when it is sent.
+    assert '<input type="hidden" name="warned" value="1">' in page
+    form = {"choice": Choice.OPT_OUT, "comment": "", "warned": "1"}
+    receipt = client.post("/decision/", form, follow=True).content.decode()
     assert "人事課に、カードの作業を元に戻す作業が伝わりました" in receipt
     revert = SwitchoverCase.objects.get(employee=opted_in, closed_at=None)
     assert revert.kind == SwitchoverCase.REVERT
@@ -135,3 +137,34 @@ def test_the_explanation_says_which_names_hr_sees(client, db):
     version = ExplanationVersion.current()
     assert "カードの作業が始まった後に撤回した人の名前も" in version.body_ja
     assert "their name is passed to HR to undo that work" in version.body_en
+
+
+def test_card_work_recorded_after_the_page_was_shown_stops_the_withdrawal_until_seen(client, opted_in, hr):
+    """The employee opened the page before HR's step: the form they send was
+    never warned, so nothing is recorded and the page now shows the warning."""
+    client.force_login(opted_in.user)
+    page = client.get("/decision/").content.decode()
+    assert WARNING not in page and 'name="warned"' not in page
+    case = SwitchoverCase.objects.get(employee=opted_in)
+    services.record_switchover_step(user=hr.user, case=case, step="card_received")
+    decisions = opted_in.decisions.count()
+    response = client.post("/decision/", {"choice": Choice.UNDECIDED, "comment": "考え直します"})
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert WARNING in html and "まだ何も記録していません" in html
+    assert re.search(r'value="undecided"\s+checked', html)  # what they chose stays chosen
+    assert "考え直します" in html
+    assert opted_in.decisions.count() == decisions
+    assert not SwitchoverCase.objects.filter(employee=opted_in, kind=SwitchoverCase.REVERT).exists()
+    response = client.post("/decision/", {"choice": Choice.UNDECIDED, "comment": "", "warned": "1"})
+    assert response.status_code == 302
+    assert SwitchoverCase.objects.get(employee=opted_in, closed_at=None).kind == SwitchoverCase.REVERT
+
+
+def test_an_opt_in_is_never_held_back_by_the_warning(client, opted_in, hr):
+    case = SwitchoverCase.objects.get(employee=opted_in)
+    services.record_switchover_step(user=hr.user, case=case, step="card_received")
+    client.force_login(opted_in.user)
+    # Re-confirming the opt-in names no one anew: it is not held back (it is simply no change).
+    response = client.post("/decision/", {"choice": Choice.OPT_IN, "comment": ""})
+    assert response.status_code == 302 and response.url == "/history/"
