@@ -46,6 +46,9 @@ DEBUG = env_bool("DEBUG", default=False)
 SECRET_KEY = os.getenv("SECRET_KEY", "")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
 DATABASE_URL = os.getenv("DATABASE_URL", "")
+# The organisation's own mail domains: a roster address outside them is
+# refused, so HR cannot invent a colleague whose invitation it receives.
+ALLOWED_EMAIL_DOMAINS = [domain.lower().lstrip("@") for domain in env_list("ALLOWED_EMAIL_DOMAINS")]
 
 if not DEBUG:
     missing = [
@@ -54,6 +57,7 @@ if not DEBUG:
             ("SECRET_KEY", SECRET_KEY),
             ("ALLOWED_HOSTS", ALLOWED_HOSTS),
             ("DATABASE_URL", DATABASE_URL),
+            ("ALLOWED_EMAIL_DOMAINS", ALLOWED_EMAIL_DOMAINS),
         )
         if not value
     ]
@@ -62,6 +66,8 @@ if not DEBUG:
 if DEBUG:
     SECRET_KEY = SECRET_KEY or "insecure-local-development-key-never-use-in-production"
     ALLOWED_HOSTS = ALLOWED_HOSTS or ["127.0.0.1", "localhost", "[::1]"]
+    # The domains of the tests (example.jp) and of seed_demo (demo.example.jp).
+    ALLOWED_EMAIL_DOMAINS = ALLOWED_EMAIL_DOMAINS or ["example.jp", "demo.example.jp"]
 
 # The key behind the audit pseudonyms. Changing it would not change existing
 # pseudonyms (they are stored), but new people would no longer match a
@@ -85,6 +91,10 @@ def env_times(name, default):
 # When HR's figures are published each day (local time): the publish_figures
 # command, run by a timer, publishes once each of these times has passed.
 FIGURES_RELEASE_TIMES = env_times("FIGURES_RELEASE_TIMES", "06:00") or [datetime.time(6)]
+
+# The union's indicator counts accounts that record a decision within this
+# many days of being created or re-addressed: a ghost is made to be used.
+NEW_ACCOUNT_DECISION_DAYS = env_int("NEW_ACCOUNT_DECISION_DAYS", 14)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

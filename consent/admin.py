@@ -1,16 +1,20 @@
-"""The administrator's screens: offices, people and role grants.
+"""The administrator's screens: offices, people, access flags and role grants.
 
 Administrators run the deployment; they are not meant to learn anyone's
 decision. So decisions and acknowledgements are not in the admin at all, the
 pseudonyms that would map chain events to names are not shown, audit events
 are read-only, complaints and checkpoints are absent, and nothing here can
-move an account to another person (email, password, linked user). Role
-grants go through the services so that each one is on the audit chain.
+move an account to another person (email, password, linked user). Every
+change the admin can make (access flags, a person's name, office or active
+flag, offices, role grants) goes through a service, so each one is on the
+audit chain in the same transaction; nothing here deletes anything but a
+role grant.
 """
 
 from allauth.account.decorators import secure_admin_login
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
+from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -55,11 +59,46 @@ class UserAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def save_model(self, request, obj, form, change):
+        flags = {name: form.cleaned_data[name] for name in services.ACCESS_FLAGS}
+        services.set_account_access(actor=request.user, user=obj, **flags)
+
+
+class OfficeForm(forms.ModelForm):
+    class Meta:
+        model = Office
+        fields = ["code", "name", "parent"]
+
+    def clean(self):
+        cleaned = super().clean()
+        services.check_office_parent(self.instance if self.instance.pk else None, cleaned.get("parent"))
+        return cleaned
+
 
 @admin.register(Office)
 class OfficeAdmin(admin.ModelAdmin):
+    form = OfficeForm
     list_display = ["code", "name", "parent"]
     search_fields = ["code", "name"]
+
+    def has_delete_permission(self, request, obj=None):
+        # Notices, complaints and people keep pointing at offices.
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        # The roster names offices by code: a code changed here would make the
+        # next import create the old office again and move everyone back.
+        return ["code"] if obj else []
+
+    def save_model(self, request, obj, form, change):
+        saved = services.save_office(
+            actor=request.user,
+            office=obj if change else None,
+            code=obj.code if change else form.cleaned_data["code"],
+            name=form.cleaned_data["name"],
+            parent=form.cleaned_data["parent"],
+        )
+        obj.pk = saved.pk
 
 
 @admin.register(Employee)
@@ -76,6 +115,15 @@ class EmployeeAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         # Leavers are deactivated; their history must stay.
         return False
+
+    def save_model(self, request, obj, form, change):
+        services.update_employee(
+            actor=request.user,
+            employee=obj,
+            display_name=form.cleaned_data["display_name"],
+            office=form.cleaned_data["office"],
+            is_active=form.cleaned_data["is_active"],
+        )
 
 
 @admin.register(RoleGrant)

@@ -5,7 +5,7 @@ names an employee."""
 import datetime
 
 from django.conf import settings
-from django.db.models import Count
+from django.db.models import Count, F
 from django.utils import timezone
 
 from consent.figures import weekly_states
@@ -47,6 +47,8 @@ def compute(now=None):
         "clusters": _clusters(offices, children, opt_ins),
         "changes": _changes_after_complaints(offices, children, opt_ins),
         "jumps": _weekly_jumps(offices, now),
+        "new_accounts": _new_accounts_deciding(offices),
+        "new_account_days": settings.NEW_ACCOUNT_DECISION_DAYS,
         "k": settings.SUPPRESSION_K,
         "cluster_hours": int(CLUSTER_WINDOW.total_seconds() // 3600),
         "change_days": CHANGE_WINDOW.days,
@@ -142,3 +144,32 @@ def _opt_ins_by_office(current):
         if choice == Choice.OPT_IN:
             counts[office_id] = counts.get(office_id, 0) + 1
     return counts
+
+
+def _new_accounts_deciding(offices):
+    """Accounts created or re-addressed by provisioning (the roster import) that
+    recorded a decision within NEW_ACCOUNT_DECISION_DAYS, per office and week.
+
+    An account HR invents for an address it controls is made to be used at
+    once. A row appears even when the count is hidden: one such account is
+    what this indicator is for, and the row says nothing of any choice."""
+    window = datetime.timedelta(days=settings.NEW_ACCOUNT_DECISION_DAYS)
+    accounts = (
+        Employee.objects.exclude(provisioned_at=None)
+        .filter(
+            decisions__created_at__gte=F("provisioned_at"),
+            decisions__created_at__lt=F("provisioned_at") + window,
+        )
+        .values_list("pk", "office_id", "provisioned_at")
+        .distinct()
+    )
+    per_week = {}
+    for _pk, office_id, provisioned_at in accounts:
+        day = timezone.localdate(provisioned_at)
+        week = day - datetime.timedelta(days=day.weekday())
+        per_week[(office_id, week)] = per_week.get((office_id, week), 0) + 1
+    order = sorted(per_week, key=lambda key: (key[1], offices[key[0]].code))
+    return [
+        {"office": offices[office_id], "week": week, "count": _hidden(per_week[office_id, week])}
+        for office_id, week in order
+    ]

@@ -43,6 +43,18 @@ def validate_employee_number(value):
         raise ValidationError(_("An employee number is 1 to 20 letters, digits or hyphens."), code="invalid")
 
 
+def validate_organisation_email(value):
+    """Accounts are only for addresses in the organisation's domains (ALLOWED_EMAIL_DOMAINS):
+    whoever controls an outside address would receive the invitation and act as staff."""
+    domain = value.rpartition("@")[2].lower()
+    if domain not in settings.ALLOWED_EMAIL_DOMAINS:
+        raise ValidationError(
+            _("%(email)s is not an address in the organisation's mail domains (%(domains)s).")
+            % {"email": value, "domains": ", ".join(settings.ALLOWED_EMAIL_DOMAINS)},
+            code="outside_domain",
+        )
+
+
 class Office(models.Model):
     code = models.CharField(_("code"), max_length=20, unique=True)
     name = models.CharField(_("name"), max_length=100)
@@ -79,6 +91,9 @@ class Employee(models.Model):
     # The latest decision's choice, kept with the decision in one transaction
     # so aggregates need no scan of the decision history.
     current_choice = models.CharField(max_length=20, blank=True, default="", editable=False)
+    # When the account was created or last given a new address by provisioning
+    # (the roster import): the union's indicator watches decisions soon after.
+    provisioned_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["employee_number"]

@@ -21,7 +21,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
-from consent.models import validate_employee_number
+from consent.models import validate_employee_number, validate_organisation_email
 from consent.mynumber import contains_my_number
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -161,6 +161,10 @@ def _clean_email(value):
         validate_email(value)
     except ValidationError:
         raise _Invalid(_("This is not a valid email address.")) from None
+    try:
+        validate_organisation_email(value)
+    except ValidationError as exc:
+        raise _Invalid(" ".join(exc.messages)) from None
     return value.lower()
 
 

@@ -41,6 +41,7 @@ from consent.models import (
     RoleGrant,
     SwitchoverCase,
     pseudonym_for,
+    validate_organisation_email,
 )
 from consent.mynumber import contains_my_number
 
@@ -256,14 +257,40 @@ def _follow_switchover(employee, previous, choice, now):
 
     Without work to undo no revert is opened: it would show HR, by name,
     someone who withdrew."""
-    switches = SwitchoverCase.objects.filter(employee=employee, kind=SwitchoverCase.SWITCH)
     if choice == Choice.OPT_IN:
         SwitchoverCase.objects.create(employee=employee, kind=SwitchoverCase.SWITCH, opened_at=now)
     elif previous == Choice.OPT_IN:
-        latest = switches.order_by("-opened_at", "-pk").first()
-        switches.filter(closed_at=None).update(closed_at=now)
-        if latest is not None and latest.steps_done:
+        undo = card_work_to_undo(employee)
+        SwitchoverCase.objects.filter(employee=employee, kind=SwitchoverCase.SWITCH, closed_at=None).update(
+            closed_at=now
+        )
+        if undo:
             SwitchoverCase.objects.create(employee=employee, kind=SwitchoverCase.REVERT, opened_at=now)
+
+
+def card_work_to_undo(employee):
+    """Whether HR already did card work on the employee's latest switch-over.
+
+    If so, withdrawing opens a revert task that shows HR the employee's name,
+    and the decision page must say so before they confirm."""
+    latest = (
+        SwitchoverCase.objects.filter(employee=employee, kind=SwitchoverCase.SWITCH)
+        .order_by("-opened_at", "-pk")
+        .first()
+    )
+    return latest is not None and bool(latest.steps_done)
+
+
+def withdrawal_names_employee(employee):
+    """Whether withdrawing now (opt out or not decided) would put the employee's name before HR."""
+    return employee.current_choice == Choice.OPT_IN and card_work_to_undo(employee)
+
+
+def revert_opened_by(decision):
+    """Whether this decision opened a revert task, i.e. HR now sees the employee's name on one."""
+    return SwitchoverCase.objects.filter(
+        employee=decision.employee_id, kind=SwitchoverCase.REVERT, opened_at=decision.created_at
+    ).exists()
 
 
 def _send_confirmation(user, decision):
@@ -300,9 +327,13 @@ def provision_employee(*, email, display_name, employee_number, office, is_activ
 
     Accounts are provisioned, never self-registered; the roster import
     records one audit event for the whole file rather than one per person.
+    Only addresses in the organisation's domains get an account, and the
+    moment an account is created or re-addressed is kept for the union's
+    indicator of new accounts that decide at once.
     """
     User = get_user_model()
     email = email.strip()
+    validate_organisation_email(email)
     employee = Employee.objects.select_related("user").filter(employee_number=employee_number).first()
     user = employee.user if employee else User.objects.filter(email__iexact=email).first()
     if user is None:
@@ -311,6 +342,7 @@ def provision_employee(*, email, display_name, employee_number, office, is_activ
             user.password = password_hash
         else:
             user.set_unusable_password()
+    readdressed = user.pk is None or employee is None or user.email.lower() != email.lower()
     user.email = email
     user.is_active = is_active
     user.save()
@@ -323,12 +355,14 @@ def provision_employee(*, email, display_name, employee_number, office, is_activ
     employee.display_name = display_name
     employee.office = office
     employee.is_active = is_active
+    if readdressed:
+        employee.provisioned_at = timezone.now()
     employee.full_clean()
     if employee.pk is None:
         employee.save()
     else:
         # Never write current_choice back: a decision may have committed since we read the row.
-        employee.save(update_fields=["display_name", "office", "is_active"])
+        employee.save(update_fields=["display_name", "office", "is_active", "provisioned_at"])
     return employee
 
 
@@ -784,17 +818,108 @@ def save_checkpoint(*, user):
 
 @transaction.atomic
 def grant_role(*, actor, user, role, grant=None):
-    """Give a privileged role; on the chain, so the union sees who can read what."""
+    """Give a privileged role; on the chain, so the union sees who can read what.
+    ``actor`` None is a command (seed_demo), recorded as the system."""
     grant = grant or RoleGrant(user=user, role=role)
     grant.user, grant.role = user, role
     grant.save()
-    audit.append("role.granted", actor=actor_for(actor), subject=actor_for(user), payload={"role": role})
+    audit.append("role.granted", actor=_admin_actor(actor), subject=actor_for(user), payload={"role": role})
     return grant
 
 
 @transaction.atomic
 def revoke_role(*, actor, grant):
     audit.append(
-        "role.revoked", actor=actor_for(actor), subject=actor_for(grant.user), payload={"role": grant.role}
+        "role.revoked", actor=_admin_actor(actor), subject=actor_for(grant.user), payload={"role": grant.role}
     )
     grant.delete()
+
+
+# --- The administrator ----------------------------------------------------------
+#
+# Every change the Django admin can make goes through one of these, so each is
+# on the chain in the same transaction. The administrator acts under actor_for
+# (log v2 replaces it with a staff identity that links no employee events).
+
+ACCESS_FLAGS = ("is_active", "is_staff", "is_superuser")
+
+
+def _admin_actor(actor):
+    """The administrator making a change, or the system when a command makes it."""
+    return audit.SYSTEM if actor is None else actor_for(actor)
+
+
+@transaction.atomic
+def set_account_access(*, actor, user, **flags):
+    """Change an account's access flags (signing in, the admin, superuser)."""
+    if not set(flags) <= set(ACCESS_FLAGS):
+        raise ValueError(f"only {', '.join(ACCESS_FLAGS)} change here")
+    user = get_user_model().objects.select_for_update().get(pk=user.pk)
+    changed = {name: bool(value) for name, value in flags.items() if getattr(user, name) != bool(value)}
+    if not changed:
+        return user
+    for name, value in changed.items():
+        setattr(user, name, value)
+    user.save(update_fields=list(changed))
+    audit.append(
+        "account.access_changed", actor=_admin_actor(actor), subject=actor_for(user), payload=changed
+    )
+    return user
+
+
+@transaction.atomic
+def update_employee(*, actor, employee, display_name, office, is_active):
+    """Correct a person's name, office or active flag between roster imports.
+
+    The event names which fields changed, not their values: an office in an
+    employee's event would help single the person out."""
+    employee = Employee.objects.select_for_update().get(pk=employee.pk)
+    changed = [
+        name
+        for name, value in (("display_name", display_name), ("office", office), ("is_active", is_active))
+        if getattr(employee, name) != value
+    ]
+    if not changed:
+        return employee
+    employee.display_name, employee.office, employee.is_active = display_name, office, is_active
+    employee.full_clean()
+    # Never write current_choice back: a decision may have committed since we read the row.
+    employee.save(update_fields=changed)
+    audit.append(
+        "employee.updated", actor=_admin_actor(actor), subject=employee.pseudonym, payload={"fields": changed}
+    )
+    return employee
+
+
+@transaction.atomic
+def save_office(*, actor, code, name, parent, office=None):
+    """Create an office (office None), or rename, re-code or re-parent one.
+    An office cannot sit below itself: the roll-up of figures would never end."""
+    check_office_parent(office, parent)
+    if office is None:
+        office, kind = Office(), "office.created"
+    else:
+        office, kind = Office.objects.select_for_update().get(pk=office.pk), "office.updated"
+        if (office.code, office.name, office.parent_id) == (code, name, parent.pk if parent else None):
+            return office
+    office.code, office.name, office.parent = code, name, parent
+    office.full_clean()
+    office.save()
+    audit.append(
+        kind,
+        actor=_admin_actor(actor),
+        payload={"code": code, "name": name, "parent": parent.code if parent else None},
+    )
+    return office
+
+
+def check_office_parent(office, parent):
+    """Refuse a parent that is the office itself or one of its sub-offices."""
+    ancestor = parent
+    while ancestor is not None:
+        if office is not None and ancestor.pk == office.pk:
+            raise ValidationError(
+                {"parent": _("An office cannot be placed below itself or one of its sub-offices.")},
+                code="cycle",
+            )
+        ancestor = ancestor.parent

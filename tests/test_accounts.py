@@ -137,6 +137,7 @@ def test_production_settings_are_secure():
         "SECRET_KEY": "k" * 50,
         "ALLOWED_HOSTS": "ledger.example.jp",
         "DATABASE_URL": "postgres://u@localhost/db",
+        "ALLOWED_EMAIL_DOMAINS": "example.jp",
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }
     code = (

@@ -184,7 +184,7 @@ def test_the_command_help_states_its_rule():
 
 
 def test_an_import_cannot_change_an_accounts_email(hr_client, alice):
-    text = HEADER + f"\n{alice.employee_number},alice,attacker@evil.example,200,名古屋国道事務所,,1"
+    text = HEADER + f"\n{alice.employee_number},alice,someone.else@example.jp,200,名古屋国道事務所,,1"
     response = upload(hr_client, text)
     assert response.status_code == 400
     assert "メールアドレスは変更できません" in response.content.decode()

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from consent import services
 from consent.access import employee_required, has_role, own_decision_or_404, own_employee, sign_in_method
 from consent.forms import AcknowledgeForm, DecisionForm
-from consent.models import ExplanationVersion
+from consent.models import Choice, ExplanationVersion
 from consent.receipts import receipt_data
 
 HISTORY_PAGE_SIZE = 20
@@ -93,8 +93,22 @@ def decision(request):
         )
         return redirect("explanation")
     latest = employee.decisions.order_by("-audit_seq").first()
+    names_you = services.withdrawal_names_employee(employee)
     form = DecisionForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
+    # HR may record card work after the page was shown without the warning:
+    # then nothing is recorded until the employee has seen it.
+    unwarned = (
+        request.method == "POST"
+        and names_you
+        and request.POST.get("choice") in (Choice.OPT_OUT, Choice.UNDECIDED)
+        and request.POST.get("warned") != "1"
+    )
+    if unwarned:
+        messages.warning(
+            request,
+            _("HR has just recorded work on your card. Nothing was recorded yet: read the note below first."),
+        )
+    if request.method == "POST" and not unwarned and form.is_valid():
         try:
             recorded = services.record_decision(
                 user=request.user,
@@ -113,8 +127,13 @@ def decision(request):
             return redirect("history")
         messages.success(request, _("Your decision was recorded. This is your receipt."))
         return redirect("receipt", receipt_id=recorded.receipt_id)
-    status = 400 if request.method == "POST" else 200
-    context = {"form": form, "latest": latest, "acknowledgement": acknowledgement}
+    status = 409 if unwarned else 400 if request.method == "POST" else 200
+    context = {
+        "form": form,
+        "latest": latest,
+        "acknowledgement": acknowledgement,
+        "withdrawal_names_you": names_you,
+    }
     return render(request, "consent/decision.html", context, status=status)
 
 
@@ -131,9 +150,12 @@ def history(request):
 @employee_required
 def receipt(request, receipt_id):
     decision = own_decision_or_404(request, receipt_id)
-    return render(
-        request, "consent/receipt.html", {"decision": decision, "data": receipt_data(request, decision)}
-    )
+    context = {
+        "decision": decision,
+        "data": receipt_data(request, decision),
+        "revert_opened": services.revert_opened_by(decision),
+    }
+    return render(request, "consent/receipt.html", context)
 
 
 @require_GET

@@ -173,18 +173,17 @@ class Command(BaseCommand):
                 office=offices[office],
                 password_hash=password_hash,
             )
-            RoleGrant.objects.get_or_create(user=employee.user, role=role)
+            if not RoleGrant.objects.filter(user=employee.user, role=role).exists():
+                services.grant_role(actor=None, user=employee.user, role=role)
             if role == "hr":
                 hr = employee
         User = get_user_model()
         admin, created = User.objects.get_or_create(
-            username=f"admin@{DOMAIN}",
-            defaults={"email": f"admin@{DOMAIN}", "is_staff": True, "is_superuser": True},
+            username=f"admin@{DOMAIN}", defaults={"email": f"admin@{DOMAIN}", "password": password_hash}
         )
         if created:
-            admin.password = password_hash
-            admin.save()
             EmailAddress.objects.create(user=admin, email=admin.email, verified=True, primary=True)
+            services.set_account_access(actor=None, user=admin, is_staff=True, is_superuser=True)
         return hr
 
     def _notices_and_complaints(self, hr, offices):
