@@ -115,6 +115,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "consent.access.roles_context",
+                "consent.context_processors.language_switch",
             ],
         },
     },
