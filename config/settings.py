@@ -216,6 +216,13 @@ DEFAULT_FROM_EMAIL = os.getenv("DEFAULT_FROM_EMAIL", "consent-ledger@localhost")
 # Where links in emails point; the request is not at hand when mail is sent.
 SITE_URL = os.getenv("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
+# Who people can turn to, shown on the help page and in account mails: free
+# text such as "人事課 企画係 内線 1234 jinji@example.go.jp". Unset, the pages
+# say to ask the office's HR section or union officer in person.
+SUPPORT_CONTACT = os.getenv("SUPPORT_CONTACT", "")
+HR_CONTACT = os.getenv("HR_CONTACT", "")
+UNION_CONTACT = os.getenv("UNION_CONTACT", "")
+
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 60 * 60)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

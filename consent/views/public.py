@@ -1,0 +1,29 @@
+"""Pages anyone may read, signed in or not: the explanation and where to get help."""
+
+from django.conf import settings
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from consent.access import has_role
+from consent.models import ExplanationVersion
+
+
+@require_GET
+def explanation(request):
+    """The current explanation, to read before signing in. Nothing is recorded
+    here: reading it counts, and it is confirmed, only on the signed-in page."""
+    version = ExplanationVersion.current()
+    if version is None:
+        return render(request, "consent/no_explanation.html", status=503)
+    context = {"version": version, "is_employee": has_role(request.user, "employee")}
+    return render(request, "consent/explanation_public.html", context)
+
+
+@require_GET
+def help_page(request):
+    contacts = {
+        "support": settings.SUPPORT_CONTACT,
+        "hr": settings.HR_CONTACT,
+        "union": settings.UNION_CONTACT,
+    }
+    return render(request, "consent/help.html", {"contacts": contacts})
