@@ -179,6 +179,9 @@ ACCOUNT_RATE_LIMITS = {
     "login_failed": "10/m/ip,5/5m/key",
     "reset_password": "20/m/ip,5/m/key",
 }
+# Confirming it is you before an MFA change takes the password or the app,
+# never a code mailed to the address: a mailbox alone must not be enough.
+ACCOUNT_REAUTHENTICATION_METHODS = ["password", "mfa"]
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = os.getenv("MFA_TOTP_ISSUER", "同意台帳 consent ledger")
 

@@ -1,7 +1,9 @@
 """Pages anyone may read, signed in or not: the explanation and where to get help."""
 
 from django.conf import settings
-from django.shortcuts import render
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from consent.access import has_role
@@ -27,3 +29,15 @@ def help_page(request):
         "union": settings.UNION_CONTACT,
     }
     return render(request, "consent/help.html", {"contacts": contacts})
+
+
+def signup_closed(request):
+    """Accounts come from the roster: allauth's sign-up page is never shown,
+    whatever the method, and nothing a visitor sends is read."""
+    messages.info(
+        request,
+        _(
+            "Accounts are created by HR from the staff roster; there is no registration. Sign in with your work email address."
+        ),
+    )
+    return redirect("account_login")
