@@ -37,7 +37,8 @@ def signup_closed(request):
     messages.info(
         request,
         _(
-            "Accounts are created by HR from the staff roster; there is no registration. Sign in with your work email address."
+            "Accounts are created by HR from the staff roster; there is no registration. "
+            "Sign in with your work email address."
         ),
     )
     return redirect("account_login")
