@@ -32,8 +32,18 @@ def english(page):
 
 
 LABELS = {
-    "ja": {"email": "メールアドレス", "password": "パスワード", "sign_in": "ログイン", "set_up": "設定して次へ"},
-    "en": {"email": "Email address", "password": "Password", "sign_in": "Sign in", "set_up": "Set up and continue"},
+    "ja": {
+        "email": "メールアドレス",
+        "password": "パスワード",
+        "sign_in": "ログイン",
+        "set_up": "設定して次へ",
+    },
+    "en": {
+        "email": "Email address",
+        "password": "Password",
+        "sign_in": "Sign in",
+        "set_up": "Set up and continue",
+    },
 }
 
 
