@@ -5,8 +5,9 @@ from consent.views import accounts, public
 
 urlpatterns = [
     path("", include("consent.urls")),
-    # Before allauth's own: accounts come from the roster, nobody signs up.
+    # Before allauth's own: accounts and their addresses come from the roster.
     path("accounts/signup/", public.signup_closed),
+    path("accounts/email/", public.email_from_roster),
     # Set-up continues to where the person was going (consent/views/accounts.py).
     path("accounts/2fa/totp/activate/", accounts.activate_totp, name="mfa_activate_totp"),
     path("accounts/2fa/recovery-codes/", accounts.view_recovery_codes, name="mfa_view_recovery_codes"),

@@ -215,3 +215,21 @@ def test_an_unknown_address_is_not_invited_to_sign_up(client, db, contacts):
     assert message.subject == "[一体化の意思確認台帳] このアドレスのアカウントはありません"
     assert "人事課が職員名簿から作成します" in message.body and "人事課 企画係 内線 1234" in message.body
     assert "signup" not in message.body and "sign up" not in message.body.lower()
+
+
+def test_a_signed_in_session_cannot_add_an_address_to_take_the_account_over(alice_client, alice):
+    """Someone at alice's unlocked desk adds their own address, then asks for a
+    password reset through it: the account would be theirs."""
+    from allauth.account.models import EmailAddress
+    from django.core import mail
+    from django.test import Client
+
+    response = alice_client.post("/accounts/email/", {"email": "thief@example.com", "action_add": ""})
+    assert response.status_code == 302 and response.url == reverse("home")
+    assert list(EmailAddress.objects.filter(user=alice.user).values_list("email", flat=True)) == [
+        "alice@example.jp"
+    ]
+    Client().post(reverse("account_reset_password"), {"email": "thief@example.com"})
+    assert all("/accounts/password/reset/key/" not in message.body for message in mail.outbox)
+    page = alice_client.get("/accounts/email/", follow=True).content.decode()
+    assert "職員名簿" in page

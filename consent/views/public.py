@@ -42,3 +42,11 @@ def signup_closed(request):
         ),
     )
     return redirect("account_login")
+
+
+def email_from_roster(request):
+    """Addresses come from the roster too. allauth's page to add one would let
+    anyone at an unlocked desk add their own address, then reset the
+    owner's password through it and record decisions in their name."""
+    messages.info(request, _("Your email address comes from the staff roster. To change it, ask HR."))
+    return redirect("home")
