@@ -196,3 +196,17 @@ def test_sign_in_errors_are_summarised_and_tied_to_their_field(pages):
     assert 'role="alert"' in html and 'href="#id_password1"' in html or 'href="#id_password2"' in html
     assert 'aria-invalid="true"' in html
     assert 'role="alert"' in failed["login failed"].content.decode()
+
+
+def test_the_way_on_never_leaves_the_site(client, new_hr):
+    client.post(reverse("account_login"), {"login": "hana@example.jp", "password": PASSWORD})
+    evil = "https://evil.example/"
+    page = client.get(reverse("mfa_activate_totp") + "?next=" + evil)
+    assert f'<input type="hidden" name="next" value="{evil}">' not in page.content.decode()
+    response = client.post(
+        reverse("mfa_activate_totp"), {"code": code_for(page.context["form"].secret), "next": evil}
+    )
+    assert response.url == reverse("mfa_view_recovery_codes")
+    html = client.get(reverse("mfa_view_recovery_codes") + "?next=" + evil).content.decode()
+    assert f'href="{evil}"' not in html
+    assert f'class="button button--primary" href="{reverse("mfa_index")}"' in html
