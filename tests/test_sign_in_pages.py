@@ -210,3 +210,9 @@ def test_the_way_on_never_leaves_the_site(client, new_hr):
     html = client.get(reverse("mfa_view_recovery_codes") + "?next=" + evil).content.decode()
     assert f'href="{evil}"' not in html
     assert f'class="button button--primary" href="{reverse("mfa_index")}"' in html
+
+
+def test_each_help_text_belongs_to_one_field(pages):
+    """A help text once leaked from the new password to its confirmation."""
+    html = dict(pages)["password change"].content.decode()
+    assert html.count("10文字以上") == 1
