@@ -142,6 +142,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "consent.access.roles_context",
+                "consent.context_processors.language_switch",
             ],
         },
     },
@@ -205,6 +206,9 @@ ACCOUNT_RATE_LIMITS = {
     "login_failed": "10/m/ip,5/5m/key",
     "reset_password": "20/m/ip,5/m/key",
 }
+# Confirming it is you before an MFA change takes the password or the app,
+# never a code mailed to the address: a mailbox alone must not be enough.
+ACCOUNT_REAUTHENTICATION_METHODS = ["password", "mfa"]
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = os.getenv("MFA_TOTP_ISSUER", "同意台帳 consent ledger")
 
@@ -241,6 +245,13 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = os.getenv("DEFAULT_FROM_EMAIL", "consent-ledger@localhost")
 # Where links in emails point; the request is not at hand when mail is sent.
 SITE_URL = os.getenv("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Who people can turn to, shown on the help page and in account mails: free
+# text such as "人事課 企画係 内線 1234 jinji@example.go.jp". Unset, the pages
+# say to ask the office's HR section or union officer in person.
+SUPPORT_CONTACT = os.getenv("SUPPORT_CONTACT", "")
+HR_CONTACT = os.getenv("HR_CONTACT", "")
+UNION_CONTACT = os.getenv("UNION_CONTACT", "")
 
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 60 * 60)
 SESSION_COOKIE_HTTPONLY = True

@@ -117,7 +117,9 @@ class PrivilegedRoleMFAMiddleware:
             and is_privileged(user)
             and not has_totp(user)
         ):
-            return redirect(reverse("mfa_activate_totp"))
+            # Set-up ends on the recovery codes, whose "continue" returns here.
+            back = request.get_full_path() if request.method == "GET" else reverse("home")
+            return redirect(reverse("mfa_activate_totp") + "?next=" + quote(back))
         return self.get_response(request)
 
 

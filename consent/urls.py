@@ -1,10 +1,12 @@
 from django.urls import path
 
-from consent.views import complaints, employee, hr, union
+from consent.views import complaints, employee, hr, public, union
 
 urlpatterns = [
     path("", employee.home, name="home"),
     path("explanation/", employee.explanation, name="explanation"),
+    path("explanation/read/", public.explanation, name="explanation_public"),
+    path("help/", public.help_page, name="help"),
     path("explanation/acknowledge/", employee.acknowledge, name="acknowledge"),
     path("decision/", employee.decision, name="decision"),
     path("history/", employee.history, name="history"),

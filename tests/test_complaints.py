@@ -229,3 +229,45 @@ def test_the_limit_on_one_number_lifts_after_its_window_and_a_right_code_resets_
     with mock.patch("django.utils.timezone.now", return_value=later):
         assert Client().post("/complaints/follow-up/", {"code": code}).status_code == 302
     assert Complaint.objects.get().code_attempts == 0
+
+
+def test_the_code_page_has_nothing_that_discards_the_code(alice_client):
+    """Item: the language switch once posted away from the only copy of the code."""
+    response, code = file_anonymous(alice_client)
+    html = response.content.decode()
+    assert code[:4] in html
+    assert reverse("set_language") not in html and 'name="language"' not in html
+    assert "書き留める" in html and "印刷" in html
+    # Not kept in the browser's cache either, where the next user of the PC could find it.
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_withdrawing_asks_for_confirmation_first(alice_client, db):
+    _response, code = file_anonymous(alice_client)
+    stranger = Client()
+    stranger.post("/complaints/follow-up/", {"code": code})
+    number = code[:6]
+    detail = stranger.get(f"/complaints/{number}/").content.decode()
+    withdraw_url = reverse("complaint_withdraw", args=[number])
+    # The complaint's page only links to the confirmation; no form there withdraws.
+    assert f'href="{withdraw_url}"' in detail and f'action="{withdraw_url}"' not in detail
+    confirm = stranger.get(withdraw_url)
+    assert confirm.status_code == 200
+    assert f'action="{withdraw_url}"' in confirm.content.decode()
+    assert Complaint.objects.get().status == "received"
+    assert not AuditEvent.objects.filter(kind="complaint.status_changed").exists()
+    stranger.post(withdraw_url)
+    assert Complaint.objects.get().status == "withdrawn"
+    event = AuditEvent.objects.get(kind="complaint.status_changed")
+    assert json.loads(event.body)["payload"]["status"] == "withdrawn"
+    # Once withdrawn, the confirmation is not offered again.
+    assert stranger.get(withdraw_url).status_code == 302
+
+
+def test_only_the_complaints_reporter_reaches_the_withdraw_confirmation(alice_client, bob):
+    complaint, _code = services.file_complaint(
+        user=bob.user, anonymous=False, what="other", involved_role="colleague", details="x"
+    )
+    assert alice_client.get(reverse("complaint_withdraw", args=[complaint.number])).status_code == 404
+    assert Client().get(reverse("complaint_withdraw", args=[complaint.number])).status_code == 404
+    assert alice_client.put(reverse("complaint_withdraw", args=[complaint.number])).status_code == 405

@@ -9,6 +9,7 @@ from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -44,10 +45,13 @@ def new(request):
             share_pseudonym=data.get("share_pseudonym", False) and not anonymous,
         )
         if anonymous:
-            # Shown once, in this response only: it is stored nowhere in the clear.
-            return render(
+            # Shown once, in this response only: it is stored nowhere in the clear,
+            # and not in the browser's cache either (an office PC is shared).
+            response = render(
                 request, "consent/complaints/receipt_code.html", {"code": code, "complaint": complaint}
             )
+            add_never_cache_headers(response)
+            return response
         messages.success(request, _("Your complaint was sent to the union."))
         return redirect("complaint", number=complaint.number)
     status = 400 if request.method == "POST" else 200
@@ -137,9 +141,14 @@ def reply(request, number):
     )
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def withdraw(request, number):
+    """GET asks to confirm; only the POST from that page withdraws."""
     complaint = _complaint_for(request, number)
+    if request.method == "GET":
+        if not complaint.is_open:
+            return redirect("complaint", number=number)
+        return render(request, "consent/complaints/withdraw_confirm.html", {"complaint": complaint})
     try:
         services.set_complaint_status(complaint=complaint, status=Complaint.Status.WITHDRAWN)
     except ValidationError as error:

@@ -56,7 +56,7 @@ def inbox(request):
         "page": page,
         "filters": filters,
         "statuses": Complaint.Status.choices,
-        "roles": Complaint.Role.choices,
+        "involved_roles": Complaint.Role.choices,
         "offices": Office.objects.order_by("code"),
         "query": _without_page(request),
     }
