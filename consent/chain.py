@@ -154,6 +154,198 @@ def entry_hash(prev_hash: bytes, leaf: bytes) -> bytes:
     return hashlib.sha256(b"\x02" + prev_hash + leaf).digest()
 
 
+# The Merkle tree (RFC 6962 / RFC 9162)
+#
+# Leaves are the same leaf hashes as the chain; node (level L, index i)
+# covers leaves [i * 2**L, (i + 1) * 2**L). Ranges are half-open: (a, b)
+# is leaves a to b - 1, and MTH(D[a:b]) is the RFC 6962 hash of that range.
+
+EMPTY_ROOT = hashlib.sha256(b"").digest()
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def _split(n):
+    """RFC 6962's k: the largest power of two smaller than n (n >= 2)."""
+    return 1 << ((n - 1).bit_length() - 1)
+
+
+def root_from_leaves(leaves) -> bytes:
+    """MTH of a list of leaf hashes: the reference, for tests and the verifier."""
+    level = list(leaves)
+    if not level:
+        return EMPTY_ROOT
+    # Pairing level by level and carrying an odd last node up unchanged is RFC 6962's split.
+    while len(level) > 1:
+        paired = [node_hash(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            paired.append(level[-1])
+        level = paired
+    return level[0]
+
+
+def frontier_append(frontier, size: int, leaf: bytes):
+    """Append leaf number ``size`` to a tree of ``size`` leaves with this frontier.
+
+    The frontier is the hashes of the complete subtrees of size's binary
+    decomposition, largest (leftmost) first. Returns the new frontier and the
+    new complete nodes ``(level, index, hash)``: the leaf and every subtree it
+    completes, the ones to store.
+    """
+    if len(frontier) != bin(size).count("1"):
+        raise ValueError(f"a frontier of {len(frontier)} hashes does not fit a tree of {size} leaves")
+    frontier = list(frontier)
+    level, index, node = 0, size, leaf
+    new_nodes = [(0, size, leaf)]
+    while index & 1:
+        node = node_hash(frontier.pop(), node)
+        level, index = level + 1, index >> 1
+        new_nodes.append((level, index, node))
+    frontier.append(node)
+    return frontier, new_nodes
+
+
+def root_from_frontier(frontier) -> bytes:
+    if not frontier:
+        return EMPTY_ROOT
+    root = frontier[-1]
+    for node in reversed(frontier[:-1]):
+        root = node_hash(node, root)
+    return root
+
+
+def _check_range(a, b):
+    if not (_is_int(a) and _is_int(b) and 0 <= a < b):
+        raise ValueError(f"({a}, {b}) is not a non-empty range of leaves")
+
+
+def _stored(a, b):
+    """``(level, index)`` when leaves [a, b) are exactly one complete subtree, else None."""
+    width = b - a
+    if width & (width - 1) or a % width:
+        return None
+    return width.bit_length() - 1, a // width
+
+
+def subtree_nodes(a: int, b: int):
+    """The stored nodes ``(level, index)``, left to right, whose hashes make MTH(D[a:b])."""
+    _check_range(a, b)
+    node = _stored(a, b)
+    if node is not None:
+        return [node]
+    k = _split(b - a)
+    return subtree_nodes(a, a + k) + subtree_nodes(a + k, b)
+
+
+def range_hash(a: int, b: int, nodes) -> bytes:
+    """MTH(D[a:b]) from stored nodes ``{(level, index): hash}``; KeyError names a missing one."""
+    _check_range(a, b)
+    node = _stored(a, b)
+    if node is not None:
+        return nodes[node]
+    k = _split(b - a)
+    return node_hash(range_hash(a, a + k, nodes), range_hash(a + k, b, nodes))
+
+
+def inclusion_path(index: int, size: int):
+    """The ranges whose MTH, in this order, are the audit path of leaf ``index`` (RFC 6962 PATH)."""
+    if not (_is_int(index) and _is_int(size) and 0 <= index < size):
+        raise ValueError(f"leaf {index} is not in a tree of {size} leaves")
+    path = []
+    lo, hi = 0, size
+    # Walk from the root down, collecting siblings; the path lists them leaf first.
+    while hi - lo > 1:
+        k = _split(hi - lo)
+        if index < lo + k:
+            path.append((lo + k, hi))
+            hi = lo + k
+        else:
+            path.append((lo, lo + k))
+            lo += k
+    return path[::-1]
+
+
+def consistency_path(old: int, new: int):
+    """The ranges whose MTH, in this order, prove ``old`` leaves are a prefix of ``new`` (RFC 6962 PROOF)."""
+    if not (_is_int(old) and _is_int(new) and 0 <= old <= new):
+        raise ValueError(f"a tree of {old} leaves cannot be a prefix of one of {new}")
+    if old in (0, new):
+        return []
+    path = []
+    lo, hi, whole = 0, new, True
+    # SUBPROOF(m, D[lo:hi], whole), unrolled: m = old - lo.
+    while old - lo != hi - lo:
+        k = _split(hi - lo)
+        if old - lo <= k:
+            path.append((lo + k, hi))
+            hi = lo + k
+        else:
+            path.append((lo, lo + k))
+            lo, whole = lo + k, False
+    if not whole:
+        path.append((lo, hi))
+    return path[::-1]
+
+
+def _valid_hash(value):
+    return isinstance(value, bytes) and len(value) == 32
+
+
+def verify_inclusion(index: int, size: int, leaf: bytes, proof, root: bytes) -> bool:
+    """RFC 9162 section 2.1.3.2: is leaf hash ``leaf`` at ``index`` in the tree of ``size`` and ``root``?"""
+    if not (_is_int(index) and _is_int(size) and 0 <= index < size):
+        return False
+    if not (_valid_hash(leaf) and _valid_hash(root) and all(_valid_hash(p) for p in proof)):
+        return False
+    fn, sn, r = index, size - 1, leaf
+    for p in proof:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = node_hash(p, r)
+            while not fn & 1 and fn != 0:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            r = node_hash(r, p)
+        fn, sn = fn >> 1, sn >> 1
+    return sn == 0 and r == root
+
+
+def verify_consistency(old: int, new: int, old_root: bytes, new_root: bytes, proof) -> bool:
+    """RFC 9162 section 2.1.4.2: is the tree of ``old`` leaves with ``old_root`` a prefix of ``new``'s?"""
+    if not (_is_int(old) and _is_int(new) and 0 <= old <= new):
+        return False
+    if not (_valid_hash(old_root) and _valid_hash(new_root) and all(_valid_hash(p) for p in proof)):
+        return False
+    proof = list(proof)
+    if old == new:
+        return not proof and old_root == new_root
+    if old == 0:
+        # Every tree extends the empty one, whose root is fixed.
+        return not proof and old_root == EMPTY_ROOT
+    if not proof:
+        return False
+    if old & (old - 1) == 0:
+        proof.insert(0, old_root)
+    fn, sn = old - 1, new - 1
+    while fn & 1:
+        fn, sn = fn >> 1, sn >> 1
+    fr = sr = proof[0]
+    for c in proof[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr, sr = node_hash(c, fr), node_hash(c, sr)
+            while not fn & 1 and fn != 0:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            sr = node_hash(sr, c)
+        fn, sn = fn >> 1, sn >> 1
+    return fr == old_root and sr == new_root and sn == 0
+
+
 def export_line(*, seq: int, body: bytes, leaf_hash: bytes, prev_hash: bytes, entry_hash: bytes) -> str:
     """One line of an export, without its newline."""
     return canonical_json(
