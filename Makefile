@@ -25,12 +25,19 @@ $(DEV_STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 compile-messages: | $(BIN)/python
 	@if command -v msgfmt >/dev/null; then DEBUG=1 $(BIN)/python manage.py compilemessages --ignore=.venv -v 0; fi
 
-run: $(RUN_STAMP) compile-messages
+# The log's signing key is made once and kept in var/ (never committed); the
+# server reads it from the environment, as a deployment does.
+LOG_KEY := var/log-signing.key
+
+$(LOG_KEY): | $(RUN_STAMP)
 	mkdir -p var
+	umask 077 && DEBUG=1 $(BIN)/python manage.py generate_log_key > $@.tmp && mv $@.tmp $@
+
+run: $(RUN_STAMP) compile-messages $(LOG_KEY)
 	DEBUG=1 $(BIN)/python manage.py migrate --no-input -v 0
 	DEBUG=1 $(BIN)/python manage.py createcachetable
 	DEBUG=1 $(BIN)/python manage.py seed_demo
-	DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:8000
+	DEBUG=1 LOG_SIGNING_KEY="$$(cat $(LOG_KEY))" $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 test: $(DEV_STAMP) compile-messages
 	DEBUG=1 $(BIN)/python -m pytest

@@ -6,7 +6,6 @@ default) the process refuses to start without ``SECRET_KEY``,
 ``ALLOWED_HOSTS`` and ``DATABASE_URL``.
 """
 
-import hashlib
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -219,18 +218,12 @@ SITE_URL = os.getenv("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # The witnessed log (docs/log-v2.md): checkpoints are signed notes under this
 # origin, with this Ed25519 key in the note private-key form
-# (PRIVATE+KEY+name+hash+key; `manage.py generate_log_key` makes one).
+# (PRIVATE+KEY+name+hash+key; `manage.py generate_log_key` makes one). With
+# DEBUG on and none set, consent.log derives a development key from SECRET_KEY.
 LOG_ORIGIN = os.getenv("LOG_ORIGIN") or urlsplit(SITE_URL).hostname + "/consent-log"
 LOG_SIGNING_KEY = os.getenv("LOG_SIGNING_KEY", "")
-if not LOG_SIGNING_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("With DEBUG off LOG_SIGNING_KEY must be set (manage.py generate_log_key).")
-    # A development key derived from SECRET_KEY, so tests and DEBUG runs need no setup.
-    from consent.chain import private_key_text
-
-    LOG_SIGNING_KEY = private_key_text(
-        LOG_ORIGIN, hashlib.sha256(b"consent-ledger development log key\n" + SECRET_KEY.encode()).digest()
-    )
+if not DEBUG and not LOG_SIGNING_KEY:
+    raise ImproperlyConfigured("With DEBUG off LOG_SIGNING_KEY must be set (manage.py generate_log_key).")
 
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 60 * 60)
 SESSION_COOKIE_HTTPONLY = True

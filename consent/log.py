@@ -7,6 +7,7 @@ The formats (checkpoint, signed note, cosignature, tlog-proof) come from
 ``cryptography``.
 """
 
+import hashlib
 from functools import cache
 
 from cryptography.exceptions import InvalidSignature
@@ -30,7 +31,13 @@ class LogRefused(Exception):
 
 @cache
 def _signing_key():
-    name, seed = chain.parse_private_key(settings.LOG_SIGNING_KEY)
+    if settings.LOG_SIGNING_KEY:
+        name, seed = chain.parse_private_key(settings.LOG_SIGNING_KEY)
+    else:
+        # Settings refuse to start without a key unless DEBUG is on: this is a
+        # development key, so that tests and `make run` need no setup.
+        name = settings.LOG_ORIGIN
+        seed = hashlib.sha256(b"consent-ledger development log key\n" + settings.SECRET_KEY.encode()).digest()
     return name, Ed25519PrivateKey.from_private_bytes(seed)
 
 
@@ -51,10 +58,18 @@ def sign_checkpoint(size, root):
     return chain.signed_note(text, name, _public_bytes(key), key.sign(text.encode()))
 
 
+def checkpoint_signed(checkpoint):
+    """Whether a stored checkpoint is this log's signature on its own size and root.
+
+    Ed25519 signatures are deterministic, so re-signing gives the same note
+    exactly when origin, size, root and signature are all as stored."""
+    return sign_checkpoint(checkpoint.size, bytes.fromhex(checkpoint.root)) == checkpoint.note
+
+
 # --- Stored nodes and proofs ----------------------------------------------------------
 
 
-def _range_hashes(ranges):
+def range_hashes(ranges):
     """MTH(D[a:b]) of each range, from the stored nodes, in one query."""
     needed = {node for a, b in ranges for node in chain.subtree_nodes(a, b)}
     if not needed:
@@ -71,15 +86,15 @@ def _range_hashes(ranges):
 
 def root_at(size):
     """The tree's root at ``size`` leaves, from the stored nodes."""
-    return _range_hashes([(0, size)])[0] if size else chain.EMPTY_ROOT
+    return range_hashes([(0, size)])[0] if size else chain.EMPTY_ROOT
 
 
 def inclusion_proof(index, size):
-    return _range_hashes(chain.inclusion_path(index, size))
+    return range_hashes(chain.inclusion_path(index, size))
 
 
 def consistency_proof(old, new):
-    return _range_hashes(chain.consistency_path(old, new))
+    return range_hashes(chain.consistency_path(old, new))
 
 
 # --- Checkpoints ----------------------------------------------------------------
@@ -141,7 +156,7 @@ def note_with_cosignatures(checkpoint):
     return chain.add_signature_lines(checkpoint.note, lines)
 
 
-def tlog_proof(seq, leaf_hash, checkpoint):
+def tlog_proof(seq, checkpoint):
     """The inclusion proof of event ``seq`` in ``checkpoint`` (c2sp.org/tlog-proof)."""
     proof = inclusion_proof(seq - 1, checkpoint.size)
     return chain.tlog_proof_text(seq - 1, proof, note_with_cosignatures(checkpoint))
@@ -192,14 +207,10 @@ def add_cosignature(*, user, size, line):
     )
     if witness is None:
         raise LogRefused(_("No registered witness key matches this cosignature. Register the key first."))
-    public = chain.parse_vkey(witness.vkey, chain.COSIGNATURE_KEY_TYPE)[2]
-    message = chain.cosignature_message(chain.note_text(checkpoint.note), timestamp)
-    try:
-        Ed25519PublicKey.from_public_bytes(public).verify(signature, message)
-    except InvalidSignature:
+    if not _cosignature_verifies(checkpoint, witness, timestamp, signature):
         raise LogRefused(
             _("The cosignature does not match this checkpoint. Cosign the checkpoint shown on this page.")
-        ) from None
+        )
     if Cosignature.objects.filter(checkpoint=checkpoint, witness=witness).exists():
         raise LogRefused(_("This checkpoint already carries this witness's cosignature."))
     event = audit.append(
@@ -209,4 +220,28 @@ def add_cosignature(*, user, size, line):
     )
     return Cosignature.objects.create(
         checkpoint=checkpoint, witness=witness, line=line, created_at=timezone.now(), audit_seq=event.seq
+    )
+
+
+def _cosignature_verifies(checkpoint, witness, timestamp, signature):
+    public = chain.parse_vkey(witness.vkey, chain.COSIGNATURE_KEY_TYPE)[2]
+    message = chain.cosignature_message(chain.note_text(checkpoint.note), timestamp)
+    try:
+        Ed25519PublicKey.from_public_bytes(public).verify(signature, message)
+    except InvalidSignature:
+        return False
+    return True
+
+
+def cosignature_valid(cosignature):
+    """Whether a kept cosignature line is its witness's signature on its checkpoint."""
+    try:
+        name, key_hash, timestamp, signature = chain.parse_cosignature_line(cosignature.line)
+    except ValueError:
+        return False
+    witness = cosignature.witness
+    return (
+        name == witness.name
+        and chain.parse_vkey(witness.vkey, chain.COSIGNATURE_KEY_TYPE)[1] == key_hash
+        and _cosignature_verifies(cosignature.checkpoint, witness, timestamp, signature)
     )

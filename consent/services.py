@@ -116,7 +116,9 @@ def acknowledge_explanation(*, user, version, demo=False):
         payload["demo"] = True
     now = timezone.now()
     acknowledgement = Acknowledgement(employee=employee, version=version, created_at=now, audit_seq=0)
-    event = audit.append("explanation.acknowledged", actor=audit.EMPLOYEE, opening_for=employee, payload=payload)
+    event = audit.append(
+        "explanation.acknowledged", actor=audit.EMPLOYEE, opening_for=employee, payload=payload
+    )
     acknowledgement.audit_seq = event.seq
     acknowledgement.save()
     return acknowledgement
@@ -247,7 +249,9 @@ def record_sign_in(*, user, methods):
     under its staff identity."""
     employee = Employee.objects.filter(user=user).first()
     if employee is None:
-        return audit.append("account.signed_in", actor=audit.staff_identity(user), payload={"methods": methods})
+        return audit.append(
+            "account.signed_in", actor=audit.staff_identity(user), payload={"methods": methods}
+        )
     return audit.append(
         "account.signed_in", actor=audit.EMPLOYEE, opening_for=employee, secret={"methods": methods}
     )
@@ -589,6 +593,7 @@ def _send_invitation(user):
 
 
 # --- Complaints and the union -------------------------------------------------
+
 
 def _new_complaint_number():
     while True:

@@ -39,7 +39,8 @@ def publish_explanation_v1(apps, schema_editor):
 def append_only(apps, schema_editor):
     # The same triggers as migration 0002, whose PostgreSQL function they reuse.
     vendor = schema_editor.connection.vendor
-    for table in APPEND_ONLY:
+    # SQLite rebuilt the events table to widen its subject column, dropping its triggers.
+    for table in APPEND_ONLY + (["consent_auditevent"] if vendor == "sqlite" else []):
         if vendor == "postgresql":
             schema_editor.execute(
                 f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
