@@ -346,6 +346,137 @@ def verify_consistency(old: int, new: int, old_root: bytes, new_root: bytes, pro
     return fr == old_root and sr == new_root and sn == 0
 
 
+# Ed25519 (RFC 8032 section 5.1), so that checking a signed checkpoint and
+# cosigning one need nothing outside this file. Points are in extended
+# coordinates (X, Y, Z, T) with x = X/Z, y = Y/Z, x*y = T/Z. Not constant
+# time: it signs only on the witness's own laptop, where timing is not observable.
+
+_P = 2**255 - 19
+_L = 2**252 + 27742317777372353535851937790883648493
+_D = -121665 * pow(121666, _P - 2, _P) % _P
+_SQRT_M1 = pow(2, (_P - 1) // 4, _P)
+
+
+def _point_add(p, q):
+    a = (p[1] - p[0]) * (q[1] - q[0]) % _P
+    b = (p[1] + p[0]) * (q[1] + q[0]) % _P
+    c = 2 * p[3] * q[3] * _D % _P
+    d = 2 * p[2] * q[2] % _P
+    e, f, g, h = b - a, d - c, d + c, b + a
+    return e * f % _P, g * h % _P, f * g % _P, e * h % _P
+
+
+def _point_double(p):
+    a = p[0] * p[0] % _P
+    b = p[1] * p[1] % _P
+    c = 2 * p[2] * p[2] % _P
+    h = a + b
+    e = h - (p[0] + p[1]) ** 2 % _P
+    g = a - b
+    f = c + g
+    return e * f % _P, g * h % _P, f * g % _P, e * h % _P
+
+
+_IDENTITY = (0, 1, 1, 0)
+
+
+def _scalar_mult(scalar, point):
+    result = _IDENTITY
+    for bit in bin(scalar)[2:]:
+        result = _point_double(result)
+        if bit == "1":
+            result = _point_add(result, point)
+    return result
+
+
+def _point_equal(p, q):
+    return (p[0] * q[2] - q[0] * p[2]) % _P == 0 and (p[1] * q[2] - q[1] * p[2]) % _P == 0
+
+
+def _recover_x(y, sign):
+    """RFC 8032 section 5.1.3: x from y and x's low bit, or None when there is none."""
+    if y >= _P:
+        return None
+    x2 = (y * y - 1) * pow(_D * y * y + 1, _P - 2, _P) % _P
+    if x2 == 0:
+        return None if sign else 0
+    x = pow(x2, (_P + 3) // 8, _P)
+    if (x * x - x2) % _P:
+        x = x * _SQRT_M1 % _P
+    if (x * x - x2) % _P:
+        return None
+    if x & 1 != sign:
+        x = _P - x
+    return x
+
+
+_BASE_Y = 4 * pow(5, _P - 2, _P) % _P
+_BASE_X = _recover_x(_BASE_Y, 0)
+_BASE = (_BASE_X, _BASE_Y, 1, _BASE_X * _BASE_Y % _P)
+
+
+def _point_encode(p):
+    z_inverse = pow(p[2], _P - 2, _P)
+    x, y = p[0] * z_inverse % _P, p[1] * z_inverse % _P
+    return (y | (x & 1) << 255).to_bytes(32, "little")
+
+
+def _point_decode(data):
+    if len(data) != 32:
+        return None
+    y = int.from_bytes(data, "little")
+    sign, y = y >> 255, y & ((1 << 255) - 1)
+    x = _recover_x(y, sign)
+    if x is None:
+        return None
+    return x, y, 1, x * y % _P
+
+
+def _sha512_int(*parts):
+    return int.from_bytes(hashlib.sha512(b"".join(parts)).digest(), "little")
+
+
+def _expand_seed(seed):
+    if not (isinstance(seed, bytes) and len(seed) == 32):
+        raise ValueError("an Ed25519 private key is a 32-byte seed")
+    h = hashlib.sha512(seed).digest()
+    scalar = int.from_bytes(h[:32], "little")
+    scalar &= (1 << 254) - 8
+    scalar |= 1 << 254
+    return scalar, h[32:]
+
+
+def ed25519_public_key(seed: bytes) -> bytes:
+    """The 32-byte public key of a 32-byte seed (RFC 8032 section 5.1.5)."""
+    scalar, _ = _expand_seed(seed)
+    return _point_encode(_scalar_mult(scalar, _BASE))
+
+
+def ed25519_sign(seed: bytes, message: bytes) -> bytes:
+    """The 64-byte signature (RFC 8032 section 5.1.6): deterministic, as every implementation's."""
+    scalar, prefix = _expand_seed(seed)
+    public = _point_encode(_scalar_mult(scalar, _BASE))
+    r = _sha512_int(prefix, message) % _L
+    big_r = _point_encode(_scalar_mult(r, _BASE))
+    k = _sha512_int(big_r, public, message) % _L
+    return big_r + ((r + k * scalar) % _L).to_bytes(32, "little")
+
+
+def ed25519_verify(public: bytes, message: bytes, signature: bytes) -> bool:
+    """RFC 8032 section 5.1.7, with its cofactored check ``[8][S]B = [8]R + [8][k]A``."""
+    if not (isinstance(public, bytes) and isinstance(signature, bytes) and len(signature) == 64):
+        return False
+    a = _point_decode(public)
+    r = _point_decode(signature[:32])
+    s = int.from_bytes(signature[32:], "little")
+    if a is None or r is None or s >= _L:
+        return False
+    k = _sha512_int(signature[:32], public, message) % _L
+    left = _scalar_mult(8 * s, _BASE)
+    right = _scalar_mult(8, _point_add(r, _scalar_mult(k, a)))
+    return _point_equal(left, right)
+
+
 def export_line(*, seq: int, body: bytes, leaf_hash: bytes, prev_hash: bytes, entry_hash: bytes) -> str:
     """One line of an export, without its newline."""
     return canonical_json(
