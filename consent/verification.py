@@ -158,16 +158,16 @@ def _walk(start, prev, frontier, checkpoints):
                 raise Problem(seq, f"checkpoint: the signed checkpoint at {seq} has another root")
             checkpoint = _next(pending)
         prev, start = entry, seq
+    if checkpoint is not None:
+        raise Problem(
+            seq + 1, f"truncated: the log ends at seq {seq}, below the signed checkpoint at {checkpoint.size}"
+        )
     if opening is not None:
         raise Problem(opening[0], "opening: an opening names an event that does not exist")
     if receipt is not None:
         raise Problem(receipt[0], "receipt: a decision names an event that does not exist")
     if _next(nodes) is not None:
         raise Problem(seq, "tree: the log holds Merkle nodes beyond its leaves")
-    if checkpoint is not None:
-        raise Problem(
-            seq + 1, f"truncated: the log ends at seq {seq}, below the signed checkpoint at {checkpoint.size}"
-        )
     return seq, prev, frontier
 
 

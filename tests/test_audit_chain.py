@@ -121,7 +121,9 @@ def test_verify_audit_reports_count_and_head(history):
 def test_an_edited_body_is_named(history):
     disable_triggers()
     event = AuditEvent.objects.get(seq=4)
-    AuditEvent.objects.filter(pk=event.pk).update(body=event.body.replace("decision.recorded", "decision.forged"))
+    AuditEvent.objects.filter(pk=event.pk).update(
+        body=event.body.replace("decision.recorded", "decision.forged")
+    )
     code, output = run_verify()
     assert code == 1
     assert "FAILED at seq 4: edited" in output

@@ -1,5 +1,3 @@
-import secrets
-
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
@@ -15,4 +13,5 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        self.stdout.write(chain.private_key_text(settings.LOG_ORIGIN, secrets.token_bytes(32)))
+        private_key, _vkey = chain.generate_key(settings.LOG_ORIGIN)
+        self.stdout.write(private_key)

@@ -1,0 +1,352 @@
+"""The witnessed log on the server: checkpoints, witnesses, and the attacks of issue #8."""
+
+import base64
+import json
+import time
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from consent import audit, chain, log, services, verification
+from consent.models import (
+    AuditEvent,
+    AuditHead,
+    Choice,
+    EventOpening,
+    ExplanationVersion,
+    LogNode,
+    LogVerification,
+    Notice,
+    SignedCheckpoint,
+)
+from tests.conftest import acknowledge, decide, sign_in_with_mfa
+
+WITNESS_NAME = "union.example.jp/witness"
+
+
+@pytest.fixture
+def history(alice, bob):
+    for person in (alice, bob):
+        acknowledge(person)
+    decide(alice, Choice.OPT_IN)
+    decide(bob, Choice.UNDECIDED)
+    decide(alice, Choice.OPT_OUT)
+    return AuditEvent.objects.count()
+
+
+@pytest.fixture
+def witness_seed():
+    """The union laptop's key pair: (private key, verifier key)."""
+    return chain.generate_key(WITNESS_NAME, chain.SIG_COSIGNATURE_V1)
+
+
+def witness_vkey(pair):
+    return pair[1]
+
+
+def cosign(pair, checkpoint):
+    """What the union's laptop does: a cosignature line on the checkpoint's note."""
+    text, _signatures = chain.split_note(checkpoint.note)
+    return chain.cosignature_line(text, pair[0], int(time.time()))
+
+
+def run_verify(*args):
+    out, err = StringIO(), StringIO()
+    try:
+        call_command("verify_audit", *args, stdout=out, stderr=err)
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code
+    return code, out.getvalue() + err.getvalue()
+
+
+def unguard(*tables):
+    """Tamper as someone with database access would; the test transaction undoes it."""
+    with connection.cursor() as cursor:
+        for table in tables:
+            if connection.vendor == "postgresql":
+                cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
+            else:
+                cursor.execute(f"DROP TRIGGER {table}_no_update")
+                cursor.execute(f"DROP TRIGGER {table}_no_delete")
+
+
+def test_stored_nodes_give_the_reference_root_and_valid_proofs(history):
+    leaves = [
+        bytes.fromhex(h) for h in AuditEvent.objects.order_by("seq").values_list("leaf_hash", flat=True)
+    ]
+    for size in range(1, len(leaves) + 1):
+        assert log.root_at(size) == chain.root_from_leaves(leaves[:size])
+    root = chain.root_from_leaves(leaves)
+    head = AuditHead.objects.get(pk=1)
+    assert chain.root_from_frontier([bytes.fromhex(h) for h in head.frontier]) == root
+    for index, leaf in enumerate(leaves):
+        assert chain.verify_inclusion(index, len(leaves), leaf, log.inclusion_proof(index, len(leaves)), root)
+    for old in range(1, len(leaves)):
+        proof = log.consistency_proof(old, len(leaves))
+        assert chain.verify_consistency(old, len(leaves), log.root_at(old), root, proof)
+
+
+def test_a_proof_costs_one_query(history):
+    with CaptureQueriesContext(connection) as queries:
+        log.inclusion_proof(2, history)
+    assert len(queries) == 1
+
+
+def test_publish_signs_the_head_and_the_note_verifies(history):
+    checkpoint = log.publish_checkpoint()
+    assert checkpoint.size == history
+    assert log.checkpoint_signed(checkpoint)
+    origin, size, root = chain.split_note(checkpoint.note)[0].splitlines()
+    assert (origin, int(size)) == (log.settings.LOG_ORIGIN, history)
+    assert base64.b64decode(root).hex() == checkpoint.root
+    # Nothing new: the same checkpoint, not another row.
+    assert log.publish_checkpoint() == checkpoint
+    assert SignedCheckpoint.objects.count() == 1
+
+
+def test_the_public_endpoints(client, history):
+    checkpoint = log.publish_checkpoint()
+    response = client.get("/log/checkpoint")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    assert response.content.decode() == checkpoint.note
+    key = client.get("/log/key").content.decode().strip()
+    assert chain.verify_checkpoint(checkpoint.note, chain.parse_vkey(key))[0].size == checkpoint.size
+    assert client.post("/log/checkpoint").status_code == 405
+
+
+def test_generate_log_key_prints_a_key_the_log_can_use(settings):
+    out = StringIO()
+    call_command("generate_log_key", stdout=out)
+    signer = chain.parse_private_key(out.getvalue().strip())
+    assert signer.key.name == settings.LOG_ORIGIN
+
+
+def test_publish_checkpoint_command(history):
+    out = StringIO()
+    call_command("publish_checkpoint", stdout=out)
+    assert out.getvalue().startswith(f"checkpoint {history} ")
+
+
+# --- Attacks ---------------------------------------------------------------------
+
+
+def test_emptying_the_table_is_caught_against_the_signed_checkpoint(history):
+    log.publish_checkpoint()
+    unguard("consent_auditevent")
+    AuditEvent.objects.all().delete()
+    code, output = run_verify("--full")
+    assert code == 1
+    assert "truncated" in output
+
+
+def test_deleting_the_last_events_is_caught_against_the_signed_checkpoint(history):
+    log.publish_checkpoint()
+    rewind(history - 2)
+    code, output = run_verify("--full")
+    assert code == 1
+    assert "truncated" in output
+    with pytest.raises(log.LogRefused):
+        log.publish_checkpoint()
+
+
+def test_an_edited_indexed_column_is_caught(history):
+    unguard("consent_auditevent")
+    AuditEvent.objects.filter(seq=4).update(kind="explanation.viewed")
+    code, output = run_verify("--full")
+    assert code == 1
+    assert "FAILED at seq 4: indexed" in output
+
+
+def test_an_edited_subject_column_is_caught_incrementally(history):
+    unguard("consent_auditevent")
+    AuditEvent.objects.filter(seq=3).update(subject="c:" + "0" * 64)
+    assert not verification.verify().ok
+
+
+def rewind(size):
+    """Cut the log back to ``size`` events everywhere, head row and Merkle nodes included,
+    as a careful attacker with database access would."""
+    unguard("consent_auditevent", "consent_lognode", "consent_eventopening", "consent_decision")
+    AuditEvent.objects.filter(seq__gt=size).delete()
+    EventOpening.objects.filter(seq__gt=size).delete()
+    services.Decision.objects.filter(audit_seq__gt=size).delete()
+    frontier = []
+    leaves = AuditEvent.objects.order_by("seq").values_list("leaf_hash", flat=True)
+    for index, leaf in enumerate(leaves):
+        frontier, _nodes = chain.frontier_append(frontier, index, bytes.fromhex(leaf))
+    for level in range(64):
+        LogNode.objects.filter(level=level, index__gte=((size + (1 << level)) >> level) - 1).delete()
+    head = AuditEvent.objects.get(seq=size)
+    AuditHead.objects.filter(pk=1).update(
+        seq=size, entry_hash=head.entry_hash, frontier=[h.hex() for h in frontier]
+    )
+
+
+def test_a_forged_append_after_a_cosigned_checkpoint_is_inconsistent(history, union, witness_seed):
+    """Someone with database access replaces the last cosigned event with a correctly hashed one."""
+    log.register_witness_key(user=union.user, vkey=witness_vkey(witness_seed))
+    checkpoint = log.publish_checkpoint()
+    log.add_cosignature(user=union.user, size=checkpoint.size, line=cosign(witness_seed, checkpoint))
+    rewind(checkpoint.size - 1)
+    with transaction.atomic():
+        audit.append("role.granted", actor=audit.SYSTEM, payload={"role": "hr"})
+        audit.append("role.granted", actor=audit.SYSTEM, payload={"role": "union"})
+    assert log.root_at(checkpoint.size).hex() != checkpoint.root
+    with pytest.raises(log.LogRefused):
+        log.publish_checkpoint()
+    code, output = run_verify("--full")
+    assert code == 1
+    assert f"FAILED at seq {checkpoint.size}: checkpoint" in output
+
+
+def test_an_update_of_an_explanation_text_is_refused_by_the_database(history):
+    with pytest.raises(DatabaseError), transaction.atomic():
+        ExplanationVersion.objects.filter(number=1).update(body_ja="任意ではありません。")
+    assert "任意ではありません" not in ExplanationVersion.objects.get(number=1).body_ja
+
+
+def test_an_edited_explanation_text_is_caught_by_recomputing_its_hash(history):
+    unguard("consent_explanationversion")
+    ExplanationVersion.objects.filter(number=1).update(body_ja="任意ではありません。")
+    code, output = run_verify("--full")
+    assert code == 1
+    assert "text: explanation version 1" in output
+
+
+def test_notices_and_their_offices_are_append_only(hr, office):
+    notice = services.publish_notice(user=hr.user, title="お知らせ", body="本文です。", offices=[office])
+    for statement in (
+        lambda: Notice.objects.filter(pk=notice.pk).update(body="改ざん"),
+        lambda: Notice.objects.filter(pk=notice.pk).delete(),
+        lambda: notice.offices.clear(),
+    ):
+        with pytest.raises(DatabaseError), transaction.atomic():
+            statement()
+    assert run_verify("--full")[0] == 0
+
+
+def test_an_edited_notice_is_caught(hr, office):
+    notice = services.publish_notice(user=hr.user, title="お知らせ", body="本文です。", offices=[office])
+    unguard("consent_notice")
+    Notice.objects.filter(pk=notice.pk).update(body="全員必ず提出すること。")
+    code, output = run_verify("--full")
+    assert code == 1
+    assert "text: notice" in output
+
+
+def test_a_receipt_pointing_elsewhere_is_caught(history):
+    unguard("consent_decision")
+    decision = services.Decision.objects.order_by("audit_seq").first()
+    services.Decision.objects.filter(pk=decision.pk).update(entry_hash="f" * 64)
+    code, output = run_verify("--full")
+    assert code == 1
+    assert f"FAILED at seq {decision.audit_seq}: receipt" in output
+
+
+def test_an_opening_that_does_not_open_is_caught(history):
+    unguard("consent_eventopening")
+    opening = EventOpening.objects.order_by("seq").first()
+    secret = json.loads(opening.secret)
+    EventOpening.objects.filter(pk=opening.pk).update(
+        secret=chain.canonical_json({**secret, "choice": "opt_in"}).decode()
+    )
+    code, output = run_verify("--full")
+    assert code == 1
+    assert f"FAILED at seq {opening.seq}: opening" in output
+
+
+def test_a_forged_node_is_caught(history):
+    unguard("consent_lognode")
+    LogNode.objects.filter(level=1, index=0).update(hash="0" * 64)
+    code, output = run_verify("--full")
+    assert code == 1
+    assert "tree" in output
+
+
+def test_a_forged_checkpoint_row_is_caught(history):
+    log.publish_checkpoint()
+    unguard("consent_signedcheckpoint")
+    SignedCheckpoint.objects.update(root="0" * 64)
+    code, output = run_verify("--full")
+    assert code == 1
+    assert "checkpoint" in output
+
+
+def test_new_tables_are_append_only(history):
+    log.publish_checkpoint()
+    for model in (LogNode, EventOpening, SignedCheckpoint):
+        with pytest.raises(DatabaseError), transaction.atomic():
+            model.objects.all().delete()
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {model._meta.db_table} SET id = id")
+
+
+# --- Incremental verification ------------------------------------------------------
+
+
+def test_the_union_page_resumes_from_the_last_verified_point(client, union, history):
+    sign_in_with_mfa(client, union.user)
+    assert client.get(reverse("union_audit")).status_code == 200
+    first = LogVerification.objects.latest()
+    assert first.size >= history
+    decide(services.Employee.objects.get(employee_number="E0001"), Choice.UNDECIDED)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("union_audit"))
+    assert response.status_code == 200
+    assert response.context["result"].ok
+    assert response.context["result"].resumed_from == first.size
+    walked = [q["sql"] for q in queries if "consent_auditevent" in q["sql"] and '"seq" >' in q["sql"]]
+    assert walked and all(f'"seq" > {first.size}' in sql for sql in walked)
+    assert LogVerification.objects.latest().size > first.size
+
+
+def test_incremental_verification_catches_a_rewrite_before_its_point(history):
+    assert verification.verify().ok
+    unguard("consent_auditevent")
+    last = LogVerification.objects.latest()
+    AuditEvent.objects.filter(seq=last.size).update(entry_hash="e" * 64)
+    outcome = verification.verify()
+    assert not outcome.ok and "rewritten" in outcome.reason
+
+
+# --- Witnesses ---------------------------------------------------------------------
+
+
+def test_witness_key_and_cosignature_are_checked_and_on_the_chain(union, history, witness_seed):
+    witness = log.register_witness_key(user=union.user, vkey=witness_vkey(witness_seed))
+    assert AuditEvent.objects.get(seq=witness.audit_seq).kind == "log.witness_registered"
+    checkpoint = log.publish_checkpoint()
+    cosignature = log.add_cosignature(
+        user=union.user, size=checkpoint.size, line=cosign(witness_seed, checkpoint)
+    )
+    event = AuditEvent.objects.get(seq=cosignature.audit_seq)
+    assert event.kind == "log.checkpoint_cosigned"
+    assert json.loads(event.body)["actor"] == audit.staff_identity(union.user)
+    assert cosignature.line in log.note_with_cosignatures(checkpoint)
+    assert run_verify("--full")[0] == 0
+
+
+def test_a_cosignature_from_another_key_is_refused(union, history, witness_seed):
+    log.register_witness_key(user=union.user, vkey=witness_vkey(witness_seed))
+    checkpoint = log.publish_checkpoint()
+    count = AuditEvent.objects.count()
+    with pytest.raises(log.LogRefused):
+        log.add_cosignature(
+            user=union.user,
+            size=checkpoint.size,
+            line=cosign(chain.generate_key(WITNESS_NAME, chain.SIG_COSIGNATURE_V1), checkpoint),
+        )
+    with pytest.raises(log.LogRefused):
+        log.add_cosignature(user=union.user, size=checkpoint.size, line="not a cosignature")
+    assert AuditEvent.objects.count() == count
+
+
+def test_a_malformed_witness_key_is_refused(union, db):
+    with pytest.raises(log.LogRefused):
+        log.register_witness_key(user=union.user, vkey="not a key")
