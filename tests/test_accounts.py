@@ -47,8 +47,9 @@ def test_an_employee_signs_in_by_email_and_the_sign_in_is_audited(client, alice)
     response = sign_in(client, "alice@example.jp")
     assert response.status_code == 302
     event = AuditEvent.objects.filter(kind="account.signed_in").get()
-    assert event.subject == alice.pseudonym
-    assert json.loads(event.body)["payload"] == {"methods": "password"}
+    # The methods are hers alone: in the commitment, opened by her history.
+    assert json.loads(alice.openings.get(seq=event.seq).secret)["methods"] == "password"
+    assert json.loads(event.body)["payload"] == {} and "password" not in event.body
     assert "alice" not in event.body
 
 
@@ -137,6 +138,7 @@ def test_production_settings_are_secure():
         "SECRET_KEY": "k" * 50,
         "ALLOWED_HOSTS": "ledger.example.jp",
         "DATABASE_URL": "postgres://u@localhost/db",
+        "LOG_SIGNING_KEY": "PRIVATE+KEY+ledger.example.jp/consent-log+00000000+AQ==",
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }
     code = (

@@ -350,3 +350,28 @@ def test_a_cosignature_from_another_key_is_refused(union, history, witness_seed)
 def test_a_malformed_witness_key_is_refused(union, db):
     with pytest.raises(log.LogRefused):
         log.register_witness_key(user=union.user, vkey="not a key")
+
+
+def test_production_refuses_to_start_without_a_signing_key():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {
+        **os.environ,
+        "DEBUG": "false",
+        "SECRET_KEY": "k" * 50,
+        "ALLOWED_HOSTS": "ledger.example.jp",
+        "DATABASE_URL": "postgres://u@localhost/db",
+        "LOG_SIGNING_KEY": "",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0 and "LOG_SIGNING_KEY" in result.stderr
