@@ -65,11 +65,14 @@ Written for Python 3.8 or newer.
 from __future__ import annotations
 
 import argparse
+import base64
+import binascii
 import hashlib
 import json
+import os
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 GENESIS = bytes(32)
 BODY_VERSION = 1
@@ -475,6 +478,297 @@ def ed25519_verify(public: bytes, message: bytes, signature: bytes) -> bool:
     left = _scalar_mult(8 * s, _BASE)
     right = _scalar_mult(8, _point_add(r, _scalar_mult(k, a)))
     return _point_equal(left, right)
+
+
+# Signed notes, checkpoints, cosignatures and proofs (C2SP)
+#
+# c2sp.org/signed-note, tlog-checkpoint, tlog-cosignature (cosignature/v1)
+# and tlog-proof, as far as this log uses them: Ed25519 only.
+
+SIG_ED25519 = 0x01
+SIG_COSIGNATURE_V1 = 0x04
+_SIG_TYPES = {SIG_ED25519: "Ed25519", SIG_COSIGNATURE_V1: "cosignature/v1"}
+_EM_DASH_SPACE = "\u2014 "
+_MAX_SIGNATURES = 100
+TLOG_PROOF_HEADER = "c2sp.org/tlog-proof@v1"
+
+
+class NoteError(ValueError):
+    """A key, note, checkpoint or proof that is malformed or does not verify."""
+
+
+def _b64(data):
+    return base64.b64encode(data).decode("ascii")
+
+
+def _unb64(text, what):
+    # Only the one canonical encoding passes, so two spellings cannot name one value.
+    try:
+        data = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise NoteError(f"{what} is not base64") from None
+    if _b64(data) != text:
+        raise NoteError(f"{what} is not base64 in its canonical form")
+    return data
+
+
+def _check_key_name(name):
+    if not name or "+" in name or any(ch.isspace() for ch in name):
+        raise NoteError(f"key name {name!r} must be non-empty, without spaces or '+'")
+
+
+def note_key_id(name: str, sig_type: int, public: bytes) -> bytes:
+    """SHA-256(name ‖ 0x0A ‖ type ‖ public key)[:4], the key ID of signed-note and tlog-cosignature."""
+    return hashlib.sha256(name.encode("utf-8") + b"\n" + bytes([sig_type]) + public).digest()[:4]
+
+
+@dataclass(frozen=True)
+class NoteKey:
+    """A verifier key: who signs (name), which key (key_id), how (sig_type) and the public key."""
+
+    name: str
+    key_id: bytes
+    sig_type: int
+    public: bytes
+
+    @property
+    def vkey(self) -> str:
+        return f"{self.name}+{self.key_id.hex()}+{_b64(bytes([self.sig_type]) + self.public)}"
+
+
+@dataclass(frozen=True)
+class NoteSigner:
+    """A private key: the verifier key it matches, and the Ed25519 seed."""
+
+    key: NoteKey
+    seed: bytes = field(repr=False)
+
+
+def _parse_key(name, hash_text, key_text):
+    _check_key_name(name)
+    if not re.fullmatch(r"[0-9a-f]{8}", hash_text):
+        raise NoteError("the key hash must be 8 lowercase hexadecimal digits")
+    data = _unb64(key_text, "the key")
+    if len(data) != 33 or data[0] not in _SIG_TYPES:
+        raise NoteError("the key is not an Ed25519 or cosignature/v1 key (type byte and 32 bytes)")
+    return bytes.fromhex(hash_text), data[0], data[1:]
+
+
+def parse_vkey(text: str) -> NoteKey:
+    """``<name>+<hash>+<base64(type ‖ public key)>``."""
+    # Base64 has '+' too: the key is everything after the second '+'.
+    parts = text.strip().split("+", 2)
+    if len(parts) != 3:
+        raise NoteError("a verifier key has the form NAME+HASH+KEY")
+    key_id, sig_type, public = _parse_key(*parts)
+    if key_id != note_key_id(parts[0], sig_type, public):
+        raise NoteError("the verifier key's hash does not match its name and key")
+    return NoteKey(parts[0], key_id, sig_type, public)
+
+
+def parse_private_key(text: str) -> NoteSigner:
+    """``PRIVATE+KEY+<name>+<hash>+<base64(type ‖ seed)>``."""
+    parts = text.strip().split("+", 4)
+    if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
+        raise NoteError("a private key has the form PRIVATE+KEY+NAME+HASH+KEY")
+    key_id, sig_type, seed = _parse_key(*parts[2:])
+    public = ed25519_public_key(seed)
+    if key_id != note_key_id(parts[2], sig_type, public):
+        raise NoteError("the private key's hash does not match its name and key")
+    return NoteSigner(NoteKey(parts[2], key_id, sig_type, public), seed)
+
+
+def generate_key(name: str, sig_type: int = SIG_ED25519) -> tuple[str, str]:
+    """A new key pair ``(private key, verifier key)`` for signing notes or, with type 0x04, cosigning."""
+    _check_key_name(name)
+    if sig_type not in _SIG_TYPES:
+        raise NoteError(f"signature type {sig_type} is not supported")
+    seed = os.urandom(32)
+    public = ed25519_public_key(seed)
+    key = NoteKey(name, note_key_id(name, sig_type, public), sig_type, public)
+    return f"PRIVATE+KEY+{name}+{key.key_id.hex()}+{_b64(bytes([sig_type]) + seed)}", key.vkey
+
+
+def _check_note_text(text):
+    if not text.endswith("\n"):
+        raise NoteError("a note's text ends with a newline")
+    if any(ch < " " and ch != "\n" for ch in text):
+        raise NoteError("a note holds no control characters but newlines")
+
+
+def signature_line(key: NoteKey, signature: bytes) -> str:
+    """``— <name> base64(key ID ‖ signature)`` and its newline."""
+    return f"{_EM_DASH_SPACE}{key.name} {_b64(key.key_id + signature)}\n"
+
+
+def sign_note(text: str, private_key: str, sign=ed25519_sign) -> str:
+    """The signed note: text, a blank line, the signature line.
+
+    ``sign(seed, message)`` makes the Ed25519 signature; the server passes
+    OpenSSL's, which gives the same bytes (Ed25519 is deterministic).
+    """
+    _check_note_text(text)
+    signer = parse_private_key(private_key)
+    if signer.key.sig_type != SIG_ED25519:
+        raise NoteError("notes are signed with an Ed25519 key (type 0x01); this one is for cosigning")
+    return text + "\n" + signature_line(signer.key, sign(signer.seed, text.encode("utf-8")))
+
+
+def split_note(note: str) -> tuple[str, list]:
+    """A signed note's text and its signatures ``[(name, key ID ‖ signature bytes)]``, unchecked."""
+    _check_note_text(note)
+    cut = note.rfind("\n\n")
+    if cut < 0:
+        raise NoteError("the note has no signature (no blank line before signature lines)")
+    text, lines = note[: cut + 1], note[cut + 2 : -1].split("\n")
+    if len(lines) > _MAX_SIGNATURES:
+        raise NoteError(f"the note has more than {_MAX_SIGNATURES} signatures")
+    signatures = []
+    for line in lines:
+        if not line.startswith(_EM_DASH_SPACE) or line.count(" ") != 2:
+            raise NoteError(f"{line!r} is not a signature line ('— NAME SIGNATURE')")
+        name, encoded = line[len(_EM_DASH_SPACE) :].split(" ")
+        _check_key_name(name)
+        signature = _unb64(encoded, f"the signature of {name}")
+        if len(signature) < 5:
+            raise NoteError(f"the signature of {name} is too short")
+        signatures.append((name, signature))
+    return text, signatures
+
+
+def cosignature_message(text: str, timestamp: int) -> bytes:
+    """What a cosignature/v1 signs: header line, time line, then the checkpoint's text."""
+    return f"cosignature/v1\ntime {timestamp}\n{text}".encode()
+
+
+def cosignature_line(text: str, private_key: str, timestamp: int, sign=ed25519_sign) -> str:
+    """A witness's cosignature/v1 signature line on a checkpoint's text, made at ``timestamp``."""
+    _check_note_text(text)
+    signer = parse_private_key(private_key)
+    if signer.key.sig_type != SIG_COSIGNATURE_V1:
+        raise NoteError("cosignatures are made with a cosignature/v1 key (type 0x04)")
+    if not (_is_int(timestamp) and 0 <= timestamp < 2**63):
+        raise NoteError("a cosignature's time is seconds since 1970, below 2**63")
+    signature = sign(signer.seed, cosignature_message(text, timestamp))
+    return signature_line(signer.key, timestamp.to_bytes(8, "big") + signature)
+
+
+def _signature_verifies(key, text, signature):
+    """``(True, timestamp or None)`` when a known key's signature checks out."""
+    if key.sig_type == SIG_ED25519:
+        return ed25519_verify(key.public, text.encode("utf-8"), signature), None
+    if len(signature) != 72:
+        return False, None
+    timestamp = int.from_bytes(signature[:8], "big")
+    if timestamp >= 2**63:
+        return False, None
+    return ed25519_verify(key.public, cosignature_message(text, timestamp), signature[8:]), timestamp
+
+
+def open_note(note: str, keys) -> tuple[str, list]:
+    """The text of a signed note and ``[(key, timestamp or None)]`` for the known keys that signed it.
+
+    Signatures by unknown keys are ignored; one by a known key that fails to
+    verify rejects the note, as does a note no known key signed (NoteError).
+    """
+    text, signatures = split_note(note)
+    known = {(key.name, key.key_id): key for key in keys}
+    verified = []
+    for name, signature in signatures:
+        key = known.get((name, signature[:4]))
+        if key is None:
+            continue
+        ok, timestamp = _signature_verifies(key, text, signature[4:])
+        if not ok:
+            raise NoteError(f"the signature of {name} does not verify: the note was changed or forged")
+        verified.append((key, timestamp))
+    if not verified:
+        raise NoteError("no signature on the note is by a known key")
+    return text, verified
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A tree head: the log (origin), its size and its root."""
+
+    origin: str
+    size: int
+    root: bytes
+
+
+def format_checkpoint(origin: str, size: int, root: bytes) -> str:
+    """The checkpoint's note text: origin, size and base64 root, each on its line."""
+    checkpoint = Checkpoint(origin, size, root)
+    text = f"{origin}\n{size}\n{_b64(root)}\n"
+    if parse_checkpoint_text(text) != checkpoint:
+        raise NoteError("a checkpoint needs a one-line origin, a size from 0 and a 32-byte root")
+    return text
+
+
+def parse_checkpoint_text(text: str) -> Checkpoint:
+    """The tree head in a checkpoint's note text; extension lines, if any, are signed but unused here."""
+    _check_note_text(text)
+    lines = text[:-1].split("\n")
+    if len(lines) < 3 or not all(lines):
+        raise NoteError("a checkpoint is at least three non-empty lines: origin, size, root")
+    origin, size, root = lines[:3]
+    if not re.fullmatch(r"0|[1-9][0-9]*", size):
+        raise NoteError("a checkpoint's size is a whole number without leading zeros")
+    root = _unb64(root, "the checkpoint's root")
+    if len(root) != 32:
+        raise NoteError("a checkpoint's root is 32 bytes")
+    return Checkpoint(origin, int(size), root)
+
+
+def verify_checkpoint(note: str, log_key: NoteKey, witness_keys=()) -> tuple[Checkpoint, list]:
+    """A signed checkpoint of the log whose key is ``log_key``, and its verified cosignatures.
+
+    Returns the checkpoint and ``[(witness key, timestamp)]``; NoteError when
+    the log's signature is missing or bad, when any known key's signature is
+    bad, or when the origin is not the log key's name.
+    """
+    text, verified = open_note(note, [log_key, *witness_keys])
+    if not any(key == log_key for key, _ in verified):
+        raise NoteError(f"the checkpoint is not signed by the log key {log_key.name}")
+    checkpoint = parse_checkpoint_text(text)
+    if checkpoint.origin != log_key.name:
+        raise NoteError(f"the checkpoint is of {checkpoint.origin!r}, not of {log_key.name!r}")
+    return checkpoint, [(key, timestamp) for key, timestamp in verified if key != log_key]
+
+
+@dataclass(frozen=True)
+class TlogProof:
+    """A c2sp.org/tlog-proof: a leaf index, its audit path and the signed checkpoint it leads to."""
+
+    index: int
+    hashes: tuple
+    checkpoint: str
+
+
+def format_tlog_proof(index: int, hashes, checkpoint: str) -> str:
+    lines = [TLOG_PROOF_HEADER, f"index {index}", *(_b64(h) for h in hashes), ""]
+    return "\n".join(lines) + "\n" + checkpoint
+
+
+def parse_tlog_proof(text: str) -> TlogProof:
+    """The parts of a tlog-proof; its ``extra`` line, unauthenticated by design, is skipped."""
+    header, _, rest = text.partition("\n")
+    if header != TLOG_PROOF_HEADER:
+        raise NoteError(f"a proof starts with the line {TLOG_PROOF_HEADER}")
+    proof, blank, checkpoint = rest.partition("\n\n")
+    if not blank:
+        raise NoteError("the proof has no blank line before its checkpoint")
+    lines = proof.split("\n")
+    if lines[0].startswith("extra "):
+        lines.pop(0)
+    first = lines[0] if lines else ""
+    index = first[len("index ") :]
+    if not first.startswith("index ") or not re.fullmatch(r"0|[1-9][0-9]*", index):
+        raise NoteError("the proof's index line is 'index N', N a whole number without leading zeros")
+    hashes = tuple(_unb64(line, "a proof hash") for line in lines[1:])
+    if any(len(h) != 32 for h in hashes):
+        raise NoteError("each proof hash is 32 bytes")
+    return TlogProof(int(index), hashes, checkpoint)
 
 
 def export_line(*, seq: int, body: bytes, leaf_hash: bytes, prev_hash: bytes, entry_hash: bytes) -> str:

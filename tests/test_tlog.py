@@ -1,22 +1,42 @@
 """The witnessed log's pure core: the Merkle tree, its proofs, and the stored-node layout."""
 
+import base64
 import hashlib
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from consent.chain import (
     EMPTY_ROOT,
+    SIG_COSIGNATURE_V1,
+    SIG_ED25519,
+    Checkpoint,
+    NoteError,
     consistency_path,
+    cosignature_line,
+    format_checkpoint,
+    format_tlog_proof,
     frontier_append,
+    generate_key,
     inclusion_path,
     leaf_hash,
     node_hash,
+    note_key_id,
+    open_note,
+    parse_checkpoint_text,
+    parse_private_key,
+    parse_tlog_proof,
+    parse_vkey,
     range_hash,
     root_from_frontier,
     root_from_leaves,
+    sign_note,
+    signature_line,
+    split_note,
     subtree_nodes,
+    verify_checkpoint,
     verify_consistency,
     verify_inclusion,
 )
@@ -380,3 +400,356 @@ def test_a_rewritten_prefix_is_not_consistent(data):
 def test_range_hash_names_a_missing_node():
     with pytest.raises(KeyError):
         range_hash(0, 4, {(1, 0): b"x" * 32})
+
+
+# Signed notes (c2sp.org/signed-note). The example key and note of Go's
+# golang.org/x/mod/sumdb/note, the reference implementation of the format.
+
+PETER_SKEY = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"
+PETER_VKEY = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"
+PETER_TEXT = (
+    "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n"
+)
+PETER_SIG = (
+    "— PeterNeumann "
+    "x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n"
+)
+ENOCH_VKEY = "EnochRoot+af0cfe78+ATtqJ7zOtqQtYqOo0CpvDXNlMhV3HeJDpjrASKGLWdop"
+ENOCH_SIG = (
+    "— EnochRoot "
+    "rwz+eBzmZa0SO3NbfRGzPCpDckykFXSdeX+MNtCOXm2/5n2tiOHp+vAF1aGrQ5ovTG01oOTGwnWLox33WWd1RvMc+QQ=\n"
+)
+# An earlier signed-note example key and note.
+FOO_VKEY = "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k"
+FOO_NOTE = (
+    "This is an example message.\n\n— example.com/foo "
+    "Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=\n"
+)
+# c2sp.org/tlog-checkpoint's and tlog-cosignature's example (keys not published).
+SOFA_NOTE = (
+    "example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n\n"
+    "— example.com/behind-the-sofa "
+    "Az3grlgtzPICa5OS8npVmf1Myq/5IZniMp+ZJurmRDeOoRDe4URYN7u5/Zhcyv2q1gGzGku9nTo+zyWE+xeMcTOAYQ8=\n"
+    "— witness.example.com/w1 "
+    "jWbPPwAAAABkGFDLEZMHwSRaJNiIDoe9DYn/zXcrtPHeolMI5OWXEhZCB9dlrDJsX3b2oyin1nPZqhf5nNo0xUe+mbIUBkBIfZ+qnA==\n"
+)
+
+
+def test_the_reference_key_signs_the_reference_note_byte_for_byte():
+    signer = parse_private_key(PETER_SKEY)
+    assert signer.key.vkey == PETER_VKEY
+    assert signer.key == parse_vkey(PETER_VKEY)
+    assert signer.key.key_id == note_key_id("PeterNeumann", SIG_ED25519, signer.key.public)
+    assert sign_note(PETER_TEXT, PETER_SKEY) == PETER_TEXT + "\n" + PETER_SIG
+
+
+def test_a_doubly_signed_note_opens_for_each_known_key():
+    note = PETER_TEXT + "\n" + PETER_SIG + ENOCH_SIG
+    peter, enoch = parse_vkey(PETER_VKEY), parse_vkey(ENOCH_VKEY)
+    text, verified = open_note(note, [peter, enoch])
+    assert text == PETER_TEXT
+    assert verified == [(peter, None), (enoch, None)]
+    # Unknown signatures are ignored, as the spec requires.
+    assert open_note(note, [enoch])[1] == [(enoch, None)]
+
+
+def test_the_earlier_spec_example_verifies():
+    assert open_note(FOO_NOTE, [parse_vkey(FOO_VKEY)])[0] == "This is an example message.\n"
+
+
+def test_the_server_signing_with_openssl_gives_the_same_note():
+    def openssl(seed, message):
+        return Ed25519PrivateKey.from_private_bytes(seed).sign(message)
+
+    text = format_checkpoint("ledger.example/consent-log", 7, root(7))
+    private, _ = generate_key("ledger.example/consent-log")
+    assert sign_note(text, private, sign=openssl) == sign_note(text, private)
+
+
+def test_an_edited_note_is_refused():
+    note = PETER_TEXT.replace("answer", "solution") + "\n" + PETER_SIG
+    with pytest.raises(NoteError, match="does not verify"):
+        open_note(note, [parse_vkey(PETER_VKEY)])
+
+
+def test_a_note_signed_by_another_key_under_the_same_name_is_refused():
+    # The attacker names their own key like the log's: the key ID differs, so it is unknown.
+    private, _ = generate_key("PeterNeumann")
+    forged = sign_note("PeterNeumann says otherwise\n", private)
+    with pytest.raises(NoteError, match="no signature on the note is by a known key"):
+        open_note(forged, [parse_vkey(PETER_VKEY)])
+
+
+def test_a_forged_signature_with_the_right_key_id_is_refused():
+    peter = parse_vkey(PETER_VKEY)
+    forged = "Forged\n\n" + signature_line(peter, bytes(64))
+    with pytest.raises(NoteError, match="does not verify"):
+        open_note(forged, [peter])
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        PETER_TEXT + PETER_SIG,  # no blank line
+        PETER_TEXT + "\n" + PETER_SIG[:-1],  # no final newline
+        PETER_TEXT + "\n" + PETER_SIG.replace("—", "-"),
+        PETER_TEXT + "\n" + PETER_SIG.replace(" x08go", "  x08go"),
+        PETER_TEXT + "\n" + PETER_SIG.replace("AM=", "AM"),  # not canonical base64
+        PETER_TEXT + "\n" + "— PeterNeumann AAAA\n",  # too short
+        "tab\there\n\n" + PETER_SIG,
+        PETER_TEXT + "\n" + PETER_SIG * 101,
+    ],
+)
+def test_malformed_notes_are_refused(note):
+    with pytest.raises(NoteError):
+        open_note(note, [parse_vkey(PETER_VKEY)])
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "",
+        "PeterNeumann+c74f20a3",
+        "PeterNeumann+c74f20a4+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW",  # wrong hash
+        "PeterNeumann+C74F20A3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW",
+        "PeterNeumann+cc469956+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TWBADKEY==",  # wrong length
+        "PeterNeumann+173116ae+ZRpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW",  # unknown algorithm
+        "Peter Neumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW",
+        "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz",
+    ],
+)
+def test_malformed_verifier_keys_are_refused(key):
+    with pytest.raises(NoteError):
+        parse_vkey(key)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        PETER_VKEY,
+        PETER_SKEY.replace("c74f20a3", "c74f20a4"),
+        PETER_SKEY.replace("PRIVATE+KEY", "PRIVATE+KEYS"),
+        PETER_SKEY[:-4],
+    ],
+)
+def test_malformed_private_keys_are_refused(key):
+    with pytest.raises(NoteError):
+        parse_private_key(key)
+
+
+def test_generated_keys_parse_and_match():
+    private, vkey = generate_key("union.example/witness", SIG_COSIGNATURE_V1)
+    assert private.startswith("PRIVATE+KEY+union.example/witness+")
+    assert parse_private_key(private).key == parse_vkey(vkey)
+    assert parse_vkey(vkey).sig_type == SIG_COSIGNATURE_V1
+    assert generate_key("union.example/witness", SIG_COSIGNATURE_V1)[1] != vkey
+    with pytest.raises(NoteError):
+        generate_key("has space")
+
+
+# Checkpoints (c2sp.org/tlog-checkpoint)
+
+
+def test_the_spec_checkpoint_parses():
+    text, signatures = split_note(SOFA_NOTE)
+    assert parse_checkpoint_text(text) == Checkpoint(
+        "example.com/behind-the-sofa",
+        20852163,
+        base64.b64decode("CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I="),
+    )
+    (log_name, log_sig), (witness_name, witness_sig) = signatures
+    assert (log_name, len(log_sig)) == ("example.com/behind-the-sofa", 4 + 64)
+    # Key ID, then the big-endian timestamp the spec's example message shows (time 1679315147).
+    assert (witness_name, len(witness_sig)) == ("witness.example.com/w1", 4 + 8 + 64)
+    assert int.from_bytes(witness_sig[4:12], "big") == 1679315147
+
+
+def test_format_checkpoint():
+    assert format_checkpoint("ledger.example/consent-log", 0, EMPTY_ROOT) == (
+        "ledger.example/consent-log\n0\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n"
+    )
+    for bad in [("", 1, EMPTY_ROOT), ("a\nb", 1, EMPTY_ROOT), ("o", -1, EMPTY_ROOT), ("o", 1, b"x")]:
+        with pytest.raises(NoteError):
+            format_checkpoint(*bad)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "o\n5\n",
+        "o\n05\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n",
+        "o\n+5\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n",
+        "o\n5\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU\n",
+        "o\n5\nAAAA\n",
+        "\n5\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n",
+        "o\n5\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n\nx\n",
+        "o\n5\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
+    ],
+)
+def test_malformed_checkpoints_are_refused(text):
+    with pytest.raises(NoteError):
+        parse_checkpoint_text(text)
+
+
+def test_extension_lines_are_allowed_and_signed():
+    text = "o\n5\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\nextension\n"
+    assert parse_checkpoint_text(text).size == 5
+
+
+LOG_SKEY, LOG_VKEY = generate_key("ledger.example/consent-log")
+LOG_KEY = parse_vkey(LOG_VKEY)
+WITNESS_SKEY, WITNESS_VKEY = generate_key("union.example/witness", SIG_COSIGNATURE_V1)
+WITNESS_KEY = parse_vkey(WITNESS_VKEY)
+
+
+def signed_checkpoint(size, leaves=None):
+    leaves = leaves if leaves is not None else TREE
+    return sign_note(format_checkpoint(LOG_KEY.name, size, root_from_leaves(leaves[:size])), LOG_SKEY)
+
+
+def test_verify_checkpoint():
+    note = signed_checkpoint(9)
+    assert verify_checkpoint(note, LOG_KEY) == (Checkpoint(LOG_KEY.name, 9, root_from_leaves(TREE[:9])), [])
+
+
+def test_a_checkpoint_of_another_origin_is_refused():
+    # Signed by the log's key, but naming another log: not a checkpoint of this log.
+    note = sign_note(format_checkpoint("other.example/log", 9, EMPTY_ROOT), LOG_SKEY)
+    with pytest.raises(NoteError, match="not of"):
+        verify_checkpoint(note, LOG_KEY)
+
+
+def test_a_checkpoint_signed_only_by_a_witness_is_refused():
+    text = format_checkpoint(LOG_KEY.name, 9, root_from_leaves(TREE[:9]))
+    note = text + "\n" + cosignature_line(text, WITNESS_SKEY, 1_700_000_000)
+    with pytest.raises(NoteError, match="not signed by the log key"):
+        verify_checkpoint(note, LOG_KEY, [WITNESS_KEY])
+
+
+def test_a_note_key_cannot_sign_notes_as_a_witness_or_the_reverse():
+    with pytest.raises(NoteError, match="0x04"):
+        cosignature_line("t\n", LOG_SKEY, 1)
+    with pytest.raises(NoteError, match="0x01"):
+        sign_note("t\n", WITNESS_SKEY)
+
+
+# Cosignatures (c2sp.org/tlog-cosignature, cosignature/v1)
+
+
+def test_cosignature_round_trip_and_its_exact_bytes():
+    note = signed_checkpoint(12)
+    text, _ = split_note(note)
+    line = cosignature_line(text, WITNESS_SKEY, 1_779_000_000)
+    checkpoint, cosignatures = verify_checkpoint(note + line, LOG_KEY, [WITNESS_KEY])
+    assert checkpoint.size == 12
+    assert cosignatures == [(WITNESS_KEY, 1_779_000_000)]
+    # The bytes the spec defines, signed by an independent implementation.
+    seed = parse_private_key(WITNESS_SKEY).seed
+    message = b"cosignature/v1\ntime 1779000000\n" + text.encode()
+    theirs = Ed25519PrivateKey.from_private_bytes(seed).sign(message)
+    expected_id = hashlib.sha256(b"union.example/witness\n\x04" + WITNESS_KEY.public).digest()[:4]
+    assert line == signature_line(WITNESS_KEY, (1_779_000_000).to_bytes(8, "big") + theirs)
+    assert WITNESS_KEY.key_id == expected_id
+
+
+def test_a_cosignature_moved_to_another_checkpoint_fails():
+    old_text, _ = split_note(signed_checkpoint(12))
+    line = cosignature_line(old_text, WITNESS_SKEY, 1_779_000_000)
+    with pytest.raises(NoteError, match="union.example/witness does not verify"):
+        verify_checkpoint(signed_checkpoint(13) + line, LOG_KEY, [WITNESS_KEY])
+
+
+def test_a_cosignature_with_a_changed_time_fails():
+    note = signed_checkpoint(12)
+    line = cosignature_line(split_note(note)[0], WITNESS_SKEY, 1_779_000_000)
+    raw = bytearray(split_note(note + line)[1][1][1])
+    raw[11] ^= 1
+    with pytest.raises(NoteError, match="does not verify"):
+        verify_checkpoint(note + signature_line(WITNESS_KEY, bytes(raw[4:])), LOG_KEY, [WITNESS_KEY])
+
+
+@pytest.mark.parametrize("timestamp", [-1, 2**63, 1.5])
+def test_cosignature_times_out_of_range_are_refused(timestamp):
+    with pytest.raises(NoteError):
+        cosignature_line("t\n", WITNESS_SKEY, timestamp)
+
+
+# Proofs (c2sp.org/tlog-proof)
+
+SPEC_PROOF = """c2sp.org/tlog-proof@v1
+extra YWdlLXYxLjIuMS1kYXJ3aW4tYXJtNjQudGFyLmd6kYXJ3aW4tYXJ
+index 73894
+gSKyXoYZUgZ6jduWYrkDOARinOMGJveXjgMkBTcdPlQ=
+B95lDa8R83lS8n0eG+o0buTxRKQTYFi//1U8anccXmA=
+EKNzoDWG8LGC0Yp9o+sv3qllpMP9uHQ9B20KNL+Q1zs=
+RoopEkOdqkYqMB4MJXrbt/hMjOxsVn0IrWjpz1ZMMes=
+AHCioX9nLjsrse6YhjRRmk1WUEirVOLLRoOQ6vfO5vk=
+
+example.com/fancylog
+109482
+sFodV/vSp5O8n9a8QpW6PRY97tfOSW5bsc2Xl/EQi08=
+
+— example.com/fancylog hI2DJw[...]1roloI=
+"""
+
+
+def test_the_spec_proof_parses():
+    proof = parse_tlog_proof(SPEC_PROOF)
+    assert proof.index == 73894
+    assert len(proof.hashes) == 5
+    assert proof.hashes[0] == base64.b64decode("gSKyXoYZUgZ6jduWYrkDOARinOMGJveXjgMkBTcdPlQ=")
+    assert proof.checkpoint.startswith("example.com/fancylog\n109482\n")
+
+
+def test_a_proof_round_trips_and_verifies():
+    index, size = 5, 9
+    hashes = [range_hash(a, b, TREE_NODES) for a, b in inclusion_path(index, size)]
+    text = format_tlog_proof(index, hashes, signed_checkpoint(size))
+    assert text.startswith(f"c2sp.org/tlog-proof@v1\nindex 5\n{base64.b64encode(hashes[0]).decode()}\n")
+    proof = parse_tlog_proof(text)
+    checkpoint, _ = verify_checkpoint(proof.checkpoint, LOG_KEY)
+    assert verify_inclusion(proof.index, checkpoint.size, TREE[index], list(proof.hashes), checkpoint.root)
+    assert format_tlog_proof(0, [], signed_checkpoint(1)).startswith("c2sp.org/tlog-proof@v1\nindex 0\n\n")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "c2sp.org/tlog-proof@v2\nindex 1\n\nx\n",
+        "c2sp.org/tlog-proof@v1\nindex 01\n\nx\n",
+        "c2sp.org/tlog-proof@v1\nindex -1\n\nx\n",
+        "c2sp.org/tlog-proof@v1\nextra AAAA\n\nx\n",
+        "c2sp.org/tlog-proof@v1\nindex 1\nAAAA\n\nx\n",
+        "c2sp.org/tlog-proof@v1\nindex 1\n",
+    ],
+)
+def test_malformed_proofs_are_refused(text):
+    with pytest.raises(NoteError):
+        parse_tlog_proof(text)
+
+
+def test_a_non_canonical_base64_spelling_is_refused():
+    # 'V' differs from 'U' only in bits past the 32 bytes: the same root, spelled twice.
+    assert parse_checkpoint_text("o\n5\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n").root == EMPTY_ROOT
+    with pytest.raises(NoteError, match="canonical"):
+        parse_checkpoint_text("o\n5\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFV=\n")
+
+
+@pytest.mark.parametrize("text", ["tab\there\n", "cr\r\n", "no newline"])
+def test_texts_a_note_cannot_hold_are_not_signed(text):
+    with pytest.raises(NoteError):
+        sign_note(text, LOG_SKEY)
+
+
+def test_a_cosignature_dated_beyond_2_63_is_refused():
+    from consent.chain import cosignature_message, ed25519_sign
+
+    # A witness key that signed such a time anyway (not through cosignature_line).
+    text, _ = split_note(signed_checkpoint(12))
+    seed = parse_private_key(WITNESS_SKEY).seed
+    late = 2**63
+    line = signature_line(
+        WITNESS_KEY, late.to_bytes(8, "big") + ed25519_sign(seed, cosignature_message(text, late))
+    )
+    with pytest.raises(NoteError, match="does not verify"):
+        verify_checkpoint(signed_checkpoint(12) + line, LOG_KEY, [WITNESS_KEY])
