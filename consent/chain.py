@@ -75,7 +75,12 @@ import sys
 from dataclasses import dataclass, field
 
 GENESIS = bytes(32)
-BODY_VERSION = 1
+BODY_VERSION = 2
+SALT_BYTES = 16
+# What an explanation version's content hash covers, besides its number.
+EXPLANATION_TEXT_FIELDS = tuple(
+    f"{part}_{lang}" for part in ("title", "body", "acknowledgement") for lang in ("ja", "en")
+)
 
 # Beyond this, RFC 8785 would write the IEEE 754 double nearest the integer,
 # which is not the integer; refusing keeps bodies exact.
@@ -147,6 +152,37 @@ def make_body(
 def digest(obj) -> str:
     """Hex SHA-256 of an object's canonical JSON: how payloads name texts they do not carry."""
     return hashlib.sha256(canonical_json(obj)).hexdigest()
+
+
+def explanation_digest(number: int, fields: dict) -> str:
+    """The content hash of explanation version ``number``: its number and its six texts."""
+    return digest({"number": number, **{name: fields[name] for name in EXPLANATION_TEXT_FIELDS}})
+
+
+def notice_digest(title: str, body: str, office_codes) -> str:
+    """The content hash of a notice: title, body and the codes of the offices it addresses."""
+    return digest({"title": title, "body": body, "offices": sorted(office_codes)})
+
+
+def commitment(salt: bytes, secret: dict) -> str:
+    """``"c:" + hex SHA-256(salt ‖ canonical JSON of secret)``: an event's subject, hiding who and what.
+
+    The salt is fresh for every event, so no two events of one person share a
+    value; the secret always names the employee's pseudonym.
+    """
+    if not (isinstance(salt, bytes) and len(salt) == SALT_BYTES):
+        raise ValueError(f"a commitment's salt is {SALT_BYTES} bytes")
+    if not (isinstance(secret, dict) and isinstance(secret.get("pseudonym"), str)):
+        raise ValueError("a commitment's secret is an object naming the pseudonym")
+    return "c:" + hashlib.sha256(salt + canonical_json(secret)).hexdigest()
+
+
+def open_commitment(value: str, salt: bytes, secret: dict) -> bool:
+    """Whether ``salt`` and ``secret`` (a receipt's opening) are what ``value`` commits to."""
+    try:
+        return commitment(salt, secret) == value
+    except (TypeError, ValueError):
+        return False
 
 
 def leaf_hash(body: bytes) -> bytes:
