@@ -72,6 +72,7 @@ import json
 import os
 import re
 import sys
+import time
 from dataclasses import dataclass, field
 
 GENESIS = bytes(32)
@@ -807,6 +808,25 @@ def parse_tlog_proof(text: str) -> TlogProof:
     return TlogProof(int(index), hashes, checkpoint)
 
 
+def format_consistency_proof(old_size: int, hashes) -> str:
+    """A consistency proof as c2sp.org/tlog-witness sends it: ``old N``, then one base64 hash a line."""
+    return "".join([f"old {old_size}\n", *(_b64(h) + "\n" for h in hashes)])
+
+
+def parse_consistency_proof(text: str) -> tuple[int, list]:
+    """``(old size, hashes)`` of a consistency proof file."""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    first = lines[0] if lines else ""
+    if not re.fullmatch(r"old (0|[1-9][0-9]*)", first):
+        raise NoteError("a consistency proof starts with the line 'old N', N the earlier size")
+    hashes = [_unb64(line, "a proof hash") for line in lines[1:]]
+    if any(len(h) != 32 for h in hashes):
+        raise NoteError("each proof hash is 32 bytes")
+    return int(first[4:]), hashes
+
+
 def export_line(*, seq: int, body: bytes, leaf_hash: bytes, prev_hash: bytes, entry_hash: bytes) -> str:
     """One line of an export, without its newline."""
     return canonical_json(
@@ -862,6 +882,7 @@ class Verification:
     head_hash: str
     first_bad_seq: int | None = None
     reason: str | None = None
+    root: bytes = EMPTY_ROOT
 
 
 def _is_int(value):
@@ -869,34 +890,34 @@ def _is_int(value):
 
 
 def _check_event(event, seq, prev):
-    """``(entry_hash, None)`` when the event follows on from ``prev``, else ``(None, reason)``."""
+    """``(body, leaf, entry, None)`` when the event follows on from ``prev``, else ``(…, reason)``."""
     body_text = event.get("body")
     if not isinstance(body_text, str):
-        return None, "edited: the event has no body"
+        return None, None, None, "edited: the event has no body"
     try:
         body = body_text.encode("utf-8")
     except UnicodeEncodeError:
-        return None, "edited: the body is not valid Unicode text"
+        return None, None, None, "edited: the body is not valid Unicode text"
     leaf = leaf_hash(body)
     # Hashes are compared as hex text, so only the exact form export_line writes passes.
     if event.get("leaf_hash") != leaf.hex():
-        return None, "edited: the body does not match its leaf_hash"
+        return None, None, None, "edited: the body does not match its leaf_hash"
     try:
         inner = json.loads(body_text)
     except json.JSONDecodeError:
-        return None, "edited: the body is not JSON"
+        return None, None, None, "edited: the body is not JSON"
     if not isinstance(inner, dict):
-        return None, "edited: the body is not a JSON object"
+        return None, None, None, "edited: the body is not a JSON object"
     if not (_is_int(inner.get("v")) and inner["v"] == BODY_VERSION):
-        return None, f"edited: the body is not a version {BODY_VERSION} event"
+        return None, None, None, f"edited: the body is not a version {BODY_VERSION} event"
     if not (_is_int(inner.get("seq")) and inner["seq"] == seq):
-        return None, f"edited: the body does not say seq {seq}, where it is stored"
+        return None, None, None, f"edited: the body does not say seq {seq}, where it is stored"
     if event.get("prev_hash") != prev.hex():
-        return None, "broken-link: prev_hash is not the previous event's entry_hash"
+        return None, None, None, "broken-link: prev_hash is not the previous event's entry_hash"
     entry = entry_hash(prev, leaf)
     if event.get("entry_hash") != entry.hex():
-        return None, "broken-link: entry_hash does not follow from prev_hash and leaf_hash"
-    return entry, None
+        return None, None, None, "broken-link: entry_hash does not follow from prev_hash and leaf_hash"
+    return inner, leaf, entry, None
 
 
 def _out_of_place(expected, found, rest):
@@ -909,44 +930,64 @@ def _out_of_place(expected, found, rest):
     return f"gap: expected seq {expected} but found seq {found}; seq {expected} is missing"
 
 
-def verify(events, checkpoints=()) -> Verification:
+def verify(events, checkpoints=(), tree_heads=(), on_event=None) -> Verification:
     """Check events (export dicts, in stored order) and stop at the first problem.
 
-    Streams: memory does not grow with the number of events.
+    ``checkpoints`` are ``(seq, entry_hash hex)`` pairs the chain must still
+    have; ``tree_heads`` are ``(size, root)`` pairs of signed checkpoints: the
+    Merkle root of the first ``size`` events must be ``root``. ``on_event(seq,
+    body, leaf, entry, frontier)`` sees each event that checked out, its body
+    parsed and the tree's frontier after it. Streams: memory does not grow with
+    the number of events.
     """
     pending = {}
     for seq, digest in checkpoints:
         seq, digest = parse_checkpoint(f"{seq}:{digest}")
         # A set, so two different hashes claimed for one seq cannot both pass.
         pending.setdefault(seq, set()).add(digest)
+    heads = {}
+    for size, root in tree_heads:
+        heads.setdefault(size, set()).add(root)
     events = iter(events)
     expected = 1
     prev = GENESIS
     count = 0
+    frontier = []
 
     def failed(seq, reason):
-        return Verification(False, count, expected - 1, prev.hex(), seq, reason)
+        return Verification(False, count, expected - 1, prev.hex(), seq, reason, root_from_frontier(frontier))
 
+    if heads.pop(0, {EMPTY_ROOT}) != {EMPTY_ROOT}:
+        return failed(
+            1, "checkpoint-mismatch: a signed checkpoint of size 0 has a root other than the empty tree's"
+        )
     for event in events:
         seq = event.get("seq")
         if not _is_int(seq):
             return failed(expected, "edited: an event has no whole-number seq")
         if seq != expected:
             return failed(expected, _out_of_place(expected, seq, events))
-        entry, problem = _check_event(event, seq, prev)
+        body, leaf, entry, problem = _check_event(event, seq, prev)
         if problem:
             return failed(seq, problem)
         if seq in pending and pending.pop(seq) != {entry.hex()}:
             return failed(seq, "checkpoint-mismatch: the chain has a different entry_hash at this checkpoint")
-        prev = entry
+        next_frontier, _ = frontier_append(frontier, count, leaf)
+        if seq in heads and heads.pop(seq) != {root_from_frontier(next_frontier)}:
+            return failed(
+                seq, f"checkpoint-mismatch: the Merkle root of events 1 to {seq} is not the signed one"
+            )
+        prev, frontier = entry, next_frontier
         count += 1
         expected += 1
-    if pending:
+        if on_event is not None:
+            on_event(seq, body, leaf, entry, frontier)
+    if pending or heads:
+        first = min([*pending, *heads])
         return failed(
-            expected,
-            f"truncated: the chain ends at seq {expected - 1}, before the checkpoint at seq {min(pending)}",
+            expected, f"truncated: the chain ends at seq {expected - 1}, before the checkpoint at seq {first}"
         )
-    return Verification(True, count, expected - 1, prev.hex())
+    return Verification(True, count, expected - 1, prev.hex(), root=root_from_frontier(frontier))
 
 
 def _decoded_lines(binary):
@@ -974,10 +1015,193 @@ def _read_checkpoints_file(path):
     return checkpoints
 
 
-def main(argv=None) -> int:
+class _Failed(Exception):
+    """A problem found in what was given; the message is the whole FAILED line."""
+
+
+def _read_text(path):
+    # Universal newlines: a note saved by a Windows editor still reads as signed.
+    with open(path, encoding="utf-8-sig") as handle:
+        return handle.read()
+
+
+def _load_vkey(value):
+    """A verifier key given as itself or as a file holding it."""
+    return parse_vkey(_read_text(value) if os.path.isfile(value) else value)
+
+
+def _utc(timestamp):
+    try:
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))
+    except (OverflowError, OSError, ValueError):
+        return f"{timestamp} seconds after 1970"
+
+
+def _cosignature_report(cosignatures, witnesses):
+    times = dict(cosignatures)
+    return [
+        f"  cosigned by {key.name} at {_utc(times[key])}" if key in times else f"  not cosigned by {key.name}"
+        for key in witnesses
+    ]
+
+
+def _signed(path, note, log_key, witnesses):
+    try:
+        return verify_checkpoint(note, log_key, witnesses)
+    except NoteError as error:
+        raise _Failed(f"FAILED: {path}: bad-signature: {error}") from None
+
+
+def _read_texts(path, content):
+    """``{(kind, content hash): (line number, version number or None)}`` of a texts file."""
+    texts = {}
+    for number, line in enumerate(content.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError:
+            raise _Failed(f"FAILED: {path}, line {number} is not valid JSON") from None
+        kind = item.get("kind") if isinstance(item, dict) else None
+        version = None
+        if kind == "explanation":
+            version = item.get("number")
+            if not (_is_int(version) and all(isinstance(item.get(f), str) for f in EXPLANATION_TEXT_FIELDS)):
+                fields = ", ".join(EXPLANATION_TEXT_FIELDS)
+                raise _Failed(f"FAILED: {path}, line {number}: an explanation needs number, {fields}")
+            content_hash = explanation_digest(version, item)
+        elif kind == "notice":
+            offices = item.get("offices")
+            if not (
+                isinstance(item.get("title"), str)
+                and isinstance(item.get("body"), str)
+                and isinstance(offices, list)
+                and all(isinstance(code, str) for code in offices)
+            ):
+                raise _Failed(
+                    f"FAILED: {path}, line {number}: a notice needs title, body and offices (a list)"
+                )
+            content_hash = notice_digest(item["title"], item["body"], offices)
+        else:
+            raise _Failed(f'FAILED: {path}, line {number}: kind must be "explanation" or "notice"')
+        texts[(kind, content_hash)] = (number, version)
+    return texts
+
+
+def _read_opening(path, content):
+    """``(seq, salt, secret, entry_hash or None)`` of a receipt's opening."""
+    try:
+        receipt = json.loads(content)
+    except json.JSONDecodeError:
+        raise _Failed(f"FAILED: {path} is not valid JSON") from None
+    opening = receipt.get("opening") if isinstance(receipt, dict) else None
+    if not (
+        isinstance(opening, dict)
+        and _is_int(opening.get("seq"))
+        and isinstance(opening.get("salt"), str)
+        and re.fullmatch(f"[0-9a-f]{{{2 * SALT_BYTES}}}", opening["salt"])
+        and isinstance(opening.get("secret"), dict)
+    ):
+        raise _Failed(f"FAILED: {path}: the receipt has no opening (seq, salt in hex and secret)")
+    audit = receipt.get("audit")
+    entry = audit.get("entry_hash") if isinstance(audit, dict) else None
+    return opening["seq"], bytes.fromhex(opening["salt"]), opening["secret"], entry
+
+
+class _Collector:
+    """What the checks after the chain need from the export, gathered while it streams past."""
+
+    def __init__(self, proof_indexes, proof_sizes, opening_seq):
+        self.leaves = dict.fromkeys(proof_indexes)
+        self.roots = {size: None for size in proof_sizes if size}
+        self.roots[0] = EMPTY_ROOT
+        self.opening_seq = opening_seq
+        self.opened = None
+        self.published = []
+
+    def __call__(self, seq, body, leaf, entry, frontier):
+        if seq - 1 in self.leaves:
+            self.leaves[seq - 1] = leaf
+        if seq in self.roots:
+            self.roots[seq] = root_from_frontier(frontier)
+        if seq == self.opening_seq:
+            self.opened = body, entry
+        kind = {"explanation.published": "explanation", "notice.published": "notice"}.get(body.get("kind"))
+        if kind:
+            payload = body.get("payload") if isinstance(body.get("payload"), dict) else {}
+            self.published.append((seq, kind, payload.get("content_hash"), payload.get("version")))
+
+
+def _check_proof(path, proof, checkpoint, collector, count):
+    seq = proof.index + 1
+    leaf = collector.leaves.get(proof.index)
+    if leaf is None:
+        raise _Failed(
+            f"FAILED: {path}: truncated: the export ends at seq {count}, before seq {seq}, which it proves"
+        )
+    if not verify_inclusion(proof.index, checkpoint.size, leaf, list(proof.hashes), checkpoint.root):
+        raise _Failed(
+            f"FAILED: {path}: proof-failed: the event at seq {seq} in the export "
+            "does not lead to the signed root"
+        )
+    if checkpoint.size > count:
+        return f"its checkpoint of size {checkpoint.size} is newer than the export"
+    if collector.roots[checkpoint.size] != checkpoint.root:
+        raise _Failed(
+            f"FAILED: {path}: checkpoint-mismatch: the Merkle root of events 1 to {checkpoint.size} "
+            "in the export is not the root its checkpoint signs"
+        )
+    return f"its checkpoint of size {checkpoint.size} matches the export"
+
+
+def _check_texts(path, texts, published):
+    unlogged = set(texts)
+    for seq, kind, content_hash, version in published:
+        if (kind, content_hash) not in texts:
+            raise _Failed(f"FAILED at seq {seq}: text-missing: the {kind} published here is not in {path}")
+        number = texts[(kind, content_hash)][1]
+        if kind == "explanation" and version != number:
+            raise _Failed(
+                f"FAILED at seq {seq}: text-mismatch: the event publishes version {version}, "
+                f"but the text with its content hash is version {number}"
+            )
+        unlogged.discard((kind, content_hash))
+    if unlogged:
+        line = min(texts[key][0] for key in unlogged)
+        raise _Failed(
+            f"FAILED: {path}, line {line}: text-unlogged: no event publishes this text "
+            "(changed after publication, or never published)"
+        )
+    kinds = [kind for kind, _ in texts]
+    return (
+        f"texts {path}: {kinds.count('explanation')} explanation versions and {kinds.count('notice')} notices"
+    )
+
+
+def _check_opening(path, opening, opened, count):
+    seq, salt, secret, receipt_entry = opening
+    if opened is None:
+        raise _Failed(
+            f"FAILED: {path}: truncated: the export ends at seq {count}, before seq {seq} of this receipt"
+        )
+    body, entry = opened
+    if not open_commitment(body.get("subject"), salt, secret):
+        raise _Failed(
+            f"FAILED at seq {seq}: opening-mismatch: "
+            "the event's subject is not the commitment of this receipt"
+        )
+    if receipt_entry is not None and receipt_entry != entry.hex():
+        raise _Failed(f"FAILED at seq {seq}: opening-mismatch: the receipt's entry_hash is not the event's")
+    opened_secret = canonical_json(secret).decode()
+    return f"opening {path}: the event at seq {seq} ({body.get('kind')}) is this receipt's: {opened_secret}"
+
+
+def _verify_command(argv):
     parser = argparse.ArgumentParser(
-        description="Verify an export of the consent ledger's audit chain (JSON Lines, one event a line).",
-        epilog="Exit codes: 0 intact, 1 a problem was found, 2 bad arguments or unreadable file.",
+        prog="verify_chain.py",
+        description="Verify an export of the consent ledger's audit log (JSON Lines, one event a line).",
+        epilog="Exit codes: 0 intact, 1 a problem was found, 2 bad arguments or unreadable file. "
+        "Also: verify_chain.py keygen --help, verify_chain.py cosign --help.",
     )
     parser.add_argument("file", help="the export; - reads standard input")
     parser.add_argument(
@@ -992,29 +1216,233 @@ def main(argv=None) -> int:
         metavar="FILE",
         help="a file of SEQ:HASH lines, one a line; lines starting with # are ignored",
     )
+    parser.add_argument(
+        "--checkpoint-note",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a signed checkpoint saved earlier: the export must contain its tree (repeatable; needs --key)",
+    )
+    parser.add_argument("--key", metavar="VKEY_OR_FILE", help="the log's verifier key (from /log/key)")
+    parser.add_argument(
+        "--witness",
+        action="append",
+        default=[],
+        metavar="VKEY_OR_FILE",
+        help="a witness's verifier key: its cosignatures are checked and reported (repeatable)",
+    )
+    parser.add_argument(
+        "--proof",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="an inclusion proof (.tlog-proof) of one event (repeatable; needs --key)",
+    )
+    parser.add_argument("--texts", metavar="FILE", help="the explanations and notices (JSON Lines) to check")
+    parser.add_argument(
+        "--opening", metavar="FILE", help="a receipt (JSON): its opening must match its event"
+    )
     args = parser.parse_args(argv)
     try:
         checkpoints = [parse_checkpoint(text) for text in args.checkpoint]
         if args.checkpoints_file:
             checkpoints += _read_checkpoints_file(args.checkpoints_file)
+        if (args.checkpoint_note or args.proof) and not args.key:
+            raise ValueError("--checkpoint-note and --proof need --key, the log's verifier key")
+        log_key = _load_vkey(args.key) if args.key else None
+        witnesses = [_load_vkey(value) for value in args.witness]
+        notes = [(path, _read_text(path)) for path in args.checkpoint_note]
+        proofs = [(path, _read_text(path)) for path in args.proof]
+        texts = _read_text(args.texts) if args.texts else None
+        receipt = _read_text(args.opening) if args.opening else None
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    try:
+        signed = [(path, *_signed(path, note, log_key, witnesses)) for path, note in notes]
+        proven = []
+        for path, text in proofs:
+            try:
+                proof = parse_tlog_proof(text)
+            except NoteError as error:
+                raise _Failed(f"FAILED: {path}: {error}") from None
+            proven.append((path, proof, *_signed(path, proof.checkpoint, log_key, witnesses)))
+        texts = _read_texts(args.texts, texts) if texts is not None else None
+        opening = _read_opening(args.opening, receipt) if receipt is not None else None
+    except _Failed as problem:
+        print(problem)
+        return 1
+    collector = _Collector(
+        [proof.index for _, proof, _, _ in proven],
+        [checkpoint.size for _, _, checkpoint, _ in proven],
+        opening[0] if opening else None,
+    )
+    heads = [(checkpoint.size, checkpoint.root) for _, checkpoint, _ in signed]
     from_stdin = args.file == "-"
     try:
         with open(sys.stdin.fileno() if from_stdin else args.file, "rb", closefd=not from_stdin) as binary:
-            result = verify(read_export(_decoded_lines(binary)), checkpoints)
+            result = verify(read_export(_decoded_lines(binary)), checkpoints, heads, collector)
     except ExportError as error:
         print(f"FAILED: {error}")
         return 1
     except OSError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    if result.ok:
-        print(f"OK: {result.count} events, head seq {result.head_seq} entry_hash {result.head_hash}")
-        return 0
-    print(f"FAILED at seq {result.first_bad_seq}: {result.reason}")
-    return 1
+    if not result.ok:
+        print(f"FAILED at seq {result.first_bad_seq}: {result.reason}")
+        return 1
+    print(f"OK: {result.count} events, head seq {result.head_seq} entry_hash {result.head_hash}")
+    print(f"Merkle root of the {result.count} events: {_b64(result.root)}")
+    try:
+        for path, checkpoint, cosignatures in signed:
+            print(f"checkpoint {path}: size {checkpoint.size}, signed by {log_key.name}, in the export")
+            print(*_cosignature_report(cosignatures, witnesses), sep="\n", end="\n" if witnesses else "")
+        for path, proof, checkpoint, cosignatures in proven:
+            where = _check_proof(path, proof, checkpoint, collector, result.count)
+            print(
+                f"proof {path}: event seq {proof.index + 1} is in the log, signed by {log_key.name}; {where}"
+            )
+            print(*_cosignature_report(cosignatures, witnesses), sep="\n", end="\n" if witnesses else "")
+        if texts is not None:
+            print(
+                _check_texts(args.texts, texts, collector.published)
+                + ": each matches the event publishing it"
+            )
+        if opening is not None:
+            print(_check_opening(args.opening, opening, collector.opened, result.count))
+    except _Failed as problem:
+        print(problem)
+        return 1
+    return 0
+
+
+def _keygen_command(argv):
+    parser = argparse.ArgumentParser(
+        prog="verify_chain.py keygen",
+        description="Make a witness key for cosigning the log's checkpoints; prints the key to register.",
+    )
+    parser.add_argument("name", help="the witness's name, e.g. union.example/witness (no spaces, no '+')")
+    parser.add_argument(
+        "--output",
+        default="witness.key",
+        metavar="FILE",
+        help="where to write the private key (default witness.key); an existing file is never overwritten",
+    )
+    args = parser.parse_args(argv)
+    try:
+        private, vkey = generate_key(args.name, SIG_COSIGNATURE_V1)
+        descriptor = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with open(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(private + "\n")
+    except (OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(vkey)
+    print(f"The private key is in {args.output}: keep it secret. Register the line above.", file=sys.stderr)
+    return 0
+
+
+def _cosign_command(argv):
+    parser = argparse.ArgumentParser(
+        prog="verify_chain.py cosign",
+        description="Cosign a checkpoint of the log, after checking that it extends the last one "
+        "you cosigned. Prints the cosignature line to upload.",
+        epilog="Exit codes: 0 cosigned, 1 refused (the log's history changed), 2 bad arguments.",
+    )
+    parser.add_argument("--key", required=True, metavar="FILE", help="your witness private key (from keygen)")
+    parser.add_argument("--checkpoint", required=True, metavar="FILE", help="the signed checkpoint to cosign")
+    parser.add_argument(
+        "--log-key", metavar="VKEY_OR_FILE", help="the log's verifier key: check its signature"
+    )
+    parser.add_argument(
+        "--previous", metavar="FILE", help="the checkpoint you cosigned last, with your cosignature"
+    )
+    parser.add_argument(
+        "--consistency-proof", metavar="FILE", help="the proof from --previous's size to the checkpoint's"
+    )
+    parser.add_argument(
+        "--output",
+        metavar="FILE",
+        help="also write the checkpoint with your cosignature: your next --previous",
+    )
+    args = parser.parse_args(argv)
+    try:
+        if bool(args.previous) != bool(args.consistency_proof):
+            raise ValueError("--previous and --consistency-proof go together")
+        private = _read_text(args.key).strip()
+        witness = parse_private_key(private).key
+        if witness.sig_type != SIG_COSIGNATURE_V1:
+            raise ValueError(f"{args.key} is not a witness key (make one with keygen)")
+        log_key = _load_vkey(args.log_key) if args.log_key else None
+        note = _read_text(args.checkpoint)
+        previous = _read_text(args.previous) if args.previous else None
+        proof = _read_text(args.consistency_proof) if args.consistency_proof else None
+    except (OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    try:
+        if log_key:
+            checkpoint, _ = verify_checkpoint(note, log_key)
+        else:
+            checkpoint = parse_checkpoint_text(split_note(note)[0])
+        if previous is None:
+            print(
+                "No --previous: nothing to check this checkpoint against; keep it for next time.",
+                file=sys.stderr,
+            )
+        else:
+            _check_extends(previous, proof, checkpoint, witness, log_key)
+        line = cosignature_line(split_note(note)[0], private, int(time.time()))
+    except NoteError as error:
+        print(f"REFUSED: {error}")
+        return 1
+    if args.output:
+        try:
+            with open(args.output, "x", encoding="utf-8") as handle:
+                handle.write(note + line)
+        except OSError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+    print(line, end="")
+    return 0
+
+
+def _check_extends(previous, proof, checkpoint, witness, log_key):
+    """NoteError unless ``checkpoint`` extends the one this witness cosigned last."""
+    if log_key:
+        before, cosignatures = verify_checkpoint(previous, log_key, [witness])
+        if not cosignatures:
+            raise NoteError(
+                "--previous does not carry your cosignature: give the checkpoint you cosigned last"
+            )
+    else:
+        before = parse_checkpoint_text(open_note(previous, [witness])[0])
+    if before.origin != checkpoint.origin:
+        raise NoteError(f"--previous is a checkpoint of {before.origin}, not of {checkpoint.origin}")
+    old, hashes = parse_consistency_proof(proof)
+    if old != before.size:
+        raise NoteError(
+            f"the consistency proof starts at size {old}, but you last cosigned size {before.size}"
+        )
+    if checkpoint.size < before.size:
+        raise NoteError(
+            f"the checkpoint has {checkpoint.size} events, fewer than the {before.size} you cosigned: "
+            "the log went back; do not cosign"
+        )
+    if not verify_consistency(before.size, checkpoint.size, before.root, checkpoint.root, hashes):
+        raise NoteError(
+            f"the checkpoint of size {checkpoint.size} does not extend the one of size {before.size} you "
+            "cosigned: the log's history was changed (or the proof is wrong); do not cosign"
+        )
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # Only these exact words are commands, so every export name still verifies as before.
+    commands = {"keygen": _keygen_command, "cosign": _cosign_command}
+    if argv and argv[0] in commands:
+        return commands[argv[0]](argv[1:])
+    return _verify_command(argv)
 
 
 if __name__ == "__main__":

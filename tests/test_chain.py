@@ -1,5 +1,6 @@
 """The hash-chain core and its standalone verifier, without Django or a database."""
 
+import base64
 import hashlib
 import json
 import os
@@ -25,6 +26,7 @@ from consent.chain import (
     make_body,
     parse_checkpoint,
     read_export,
+    root_from_leaves,
     verify,
 )
 
@@ -497,6 +499,10 @@ def export(tmp_path):
     return path
 
 
+def bodies(path):
+    return [event["body"].encode() for event in read_export(path.read_text(encoding="utf-8").splitlines())]
+
+
 def head(path, seq):
     """The entry_hash at ``seq`` in an intact export: what the union would have saved."""
     return list(read_export(path.read_text(encoding="utf-8").splitlines()))[seq - 1]["entry_hash"]
@@ -532,7 +538,10 @@ def test_cli_intact(export):
         str(export), "--checkpoint", f"10:{head(export, 10)}", "--checkpoint", f"30:{head(export, 30)}"
     )
     assert (child.returncode, child.stderr) == (0, b"")
-    assert child.stdout.decode() == f"OK: 30 events, head seq 30 entry_hash {head(export, 30)}\n"
+    root = base64.b64encode(root_from_leaves([leaf_hash(body) for body in bodies(export)])).decode()
+    assert child.stdout.decode() == (
+        f"OK: 30 events, head seq 30 entry_hash {head(export, 30)}\nMerkle root of the 30 events: {root}\n"
+    )
 
 
 def test_cli_reads_standard_input(export):
