@@ -975,7 +975,7 @@ def verify(events, checkpoints=(), tree_heads=(), on_event=None) -> Verification
         next_frontier, _ = frontier_append(frontier, count, leaf)
         if seq in heads and heads.pop(seq) != {root_from_frontier(next_frontier)}:
             return failed(
-                seq, f"checkpoint-mismatch: the Merkle root of events 1 to {seq} is not the signed one"
+                seq, f"checkpoint-mismatch: the Merkle root of events 1 to {seq} is not the signed root"
             )
         prev, frontier = entry, next_frontier
         count += 1
