@@ -344,7 +344,7 @@ def publish_notice(*, user, title, body, offices=(), accept_flagged=False):
     if flagged and not accept_flagged:
         raise CompulsionWording(flagged)
     offices = list(offices)
-    content_hash = chain.digest({"title": title, "body": body, "offices": sorted(o.code for o in offices)})
+    content_hash = chain.notice_digest(title, body, [o.code for o in offices])
     notice = Notice(
         title=title,
         body=body,

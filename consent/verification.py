@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from django.db.models import Q
 from django.utils import timezone
 
-from consent import chain, explanation_text, log
+from consent import chain, log
 from consent.models import (
     AuditEvent,
     AuditHead,
@@ -119,7 +119,7 @@ def _walk(start, prev, frontier, checkpoints):
             "prev_hash": prev_hash,
             "entry_hash": entry_hash,
         }
-        entry, problem = chain._check_event(exported, seq, prev)
+        _body, _leaf, entry, problem = chain._check_event(exported, seq, prev)
         if problem:
             raise Problem(seq, problem)
         inner = json.loads(body)
@@ -209,26 +209,16 @@ def _check_texts():
         return events[seq]
 
     for version in ExplanationVersion.objects.all():
-        fields = {
-            f"{n}_{lang}": getattr(version, f"{n}_{lang}")
-            for n in explanation_text.FIELDS
-            for lang in ("ja", "en")
-        }
-        digest = explanation_text.content_hash(version.number, fields)
+        fields = {name: getattr(version, name) for name in chain.EXPLANATION_TEXT_FIELDS}
+        digest = chain.explanation_digest(version.number, fields)
         if digest != version.content_hash or payload_at(version.audit_seq).get("content_hash") != digest:
             raise Problem(
                 version.audit_seq, f"text: explanation version {version.number} is not the text recorded"
             )
     for notice in Notice.objects.prefetch_related("offices"):
-        digest = notice_digest(notice)
+        digest = chain.notice_digest(notice.title, notice.body, [o.code for o in notice.offices.all()])
         if digest != notice.content_hash or payload_at(notice.audit_seq).get("content_hash") != digest:
             raise Problem(notice.audit_seq, f"text: notice {notice.audit_seq} is not the text recorded")
-
-
-def notice_digest(notice):
-    return chain.digest(
-        {"title": notice.title, "body": notice.body, "offices": sorted(o.code for o in notice.offices.all())}
-    )
 
 
 def verify(*, full=False):
