@@ -32,7 +32,7 @@ def opening_data(request, opening, event):
         "leaf_hash": event.leaf_hash,
         "entry_hash": event.entry_hash,
         "commitment": event.subject,
-        "opening": {"salt": opening.salt, "secret": opening.secret},
+        "opening": {"seq": event.seq, "salt": opening.salt, "secret": json.loads(opening.secret)},
         "proof_url": request.build_absolute_uri(reverse("event_proof", args=[event.seq])),
     }
 
@@ -44,6 +44,8 @@ def receipt_data(request, decision):
     audit = opening_data(request, opening, event)
     audit["proof_url"] = request.build_absolute_uri(reverse("receipt_tlog_proof", args=[decision.receipt_id]))
     return {
+        # Where the standalone verifier (--opening) looks for it.
+        "opening": audit.pop("opening"),
         "receipt_id": decision.receipt_id,
         "kind": "consent-ledger/decision-receipt/v2",
         "pseudonym": decision.employee.pseudonym,
@@ -108,7 +110,7 @@ def consent_record(request, decision, data):
             "ledger:entryHash": data["audit"]["entry_hash"],
             "ledger:body": data["audit"]["body"],
             "ledger:commitment": data["audit"]["commitment"],
-            "ledger:opening": data["audit"]["opening"],
+            "ledger:opening": data["opening"],
             "ledger:inclusionProof": {"@id": data["audit"]["proof_url"]},
         },
     }

@@ -28,10 +28,11 @@ def test_the_json_receipt_recomputes_its_leaf_and_opens_its_commitment(alice_cli
     assert chain.leaf_hash(body).hex() == audit_part["leaf_hash"]
     event = AuditEvent.objects.get(seq=decided.audit_seq)
     assert audit_part["entry_hash"] == event.entry_hash == decided.entry_hash
-    salt, secret = bytes.fromhex(audit_part["opening"]["salt"]), audit_part["opening"]["secret"]
-    commitment = "c:" + hashlib.sha256(salt + secret.encode()).hexdigest()
+    opened = data["opening"]["secret"]
+    salt, secret = bytes.fromhex(data["opening"]["salt"]), chain.canonical_json(opened)
+    commitment = "c:" + hashlib.sha256(salt + secret).hexdigest()
     assert commitment == json.loads(body)["subject"] == audit_part["commitment"]
-    opened = json.loads(secret)
+    assert data["opening"]["seq"] == decided.audit_seq
     assert opened["choice"] == Choice.OPT_OUT and opened["previous_choice"] == Choice.OPT_IN
     assert opened["pseudonym"] == decided.employee.pseudonym
 

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from consent import log, services
+from consent import chain, log, services
 from consent.access import employee_required, has_role, own_decision_or_404, own_employee, sign_in_method
 from consent.forms import AcknowledgeForm, DecisionForm
 from consent.models import AuditEvent, EventOpening, ExplanationVersion
@@ -138,9 +138,13 @@ def history(request):
 @employee_required
 def receipt(request, receipt_id):
     decision = own_decision_or_404(request, receipt_id)
-    return render(
-        request, "consent/receipt.html", {"decision": decision, "data": receipt_data(request, decision)}
-    )
+    data = receipt_data(request, decision)
+    context = {
+        "decision": decision,
+        "data": data,
+        "opening_secret": chain.canonical_json(data["opening"]["secret"]).decode(),
+    }
+    return render(request, "consent/receipt.html", context)
 
 
 @require_GET

@@ -318,9 +318,7 @@ def witness_consistency(request):
         kind="log.consistency_downloaded",
         payload={"old": previous.size, "new": latest.size},
     )
-    text = chain.consistency_proof_text(
-        previous.size, latest.size, log.consistency_proof(previous.size, latest.size)
-    )
+    text = chain.format_consistency_proof(previous.size, log.consistency_proof(previous.size, latest.size))
     return _download(text, f"consistency-{previous.size}-{latest.size}.txt")
 
 
