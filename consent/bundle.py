@@ -19,6 +19,9 @@ CHECKPOINTS_NAME = "checkpoints.txt"
 VERIFIER_NAME = "verify_chain.py"
 GUIDE_NAME = "VERIFY.md"
 README_NAME = "README.txt"
+CHECKPOINT_NOTE_NAME = "checkpoint.txt"
+LOG_KEY_NAME = "log.vkey"
+TEXTS_NAME = "texts.jsonl"
 
 # Deflating and checksumming each short line on its own costs more than the line; this batches them.
 _WRITE_BUFFER = 1 << 20
@@ -26,7 +29,8 @@ _WRITE_BUFFER = 1 << 20
 README = """\
 監査記録の確かめ方は VERIFY.md に書いてあります（前半が日本語、後半が英語です）。
 How to verify the audit chain is explained in VERIFY.md (Japanese first, then English).
-Windows: py verify_chain.py events.jsonl --checkpoints-file checkpoints.txt / macOS, Linux: python3 ...
+Windows: py verify_chain.py events.jsonl --checkpoints-file checkpoints.txt --checkpoint-note checkpoint.txt --key log.vkey --texts texts.jsonl
+macOS, Linux: python3 (the same arguments)
 """
 
 VERIFY_GUIDE = r"""# 監査記録の検証キット（同意台帳）
@@ -52,6 +56,9 @@ English follows the Japanese.
 - `verify_chain.py`：検証プログラムです。台帳のシステムが使っているものと同じファイルです。
 - `VERIFY.md`：この説明書です。
 - `README.txt`：案内です。
+- `checkpoint.txt`：サーバーが署名した最新のチェックポイント（記録の件数とマークル木の根）と、組合の連署です。
+- `log.vkey`：サーバーの署名を確かめる公開鍵です（`/log/key` と同じもの）。
+- `texts.jsonl`：任意であることの説明（全版）と、人事課のお知らせの本文です。
 
 ## 必要なもの
 
@@ -76,11 +83,11 @@ Python が入っているかは、次のコマンドで確かめられます。
 
 Windows：
 
-    py verify_chain.py events.jsonl --checkpoints-file checkpoints.txt
+    py verify_chain.py events.jsonl --checkpoints-file checkpoints.txt --checkpoint-note checkpoint.txt --key log.vkey --texts texts.jsonl
 
 macOS / Linux：
 
-    python3 verify_chain.py events.jsonl --checkpoints-file checkpoints.txt
+    python3 verify_chain.py events.jsonl --checkpoints-file checkpoints.txt --checkpoint-note checkpoint.txt --key log.vkey --texts texts.jsonl
 
 Windows で `py` が見つからないと表示された場合は、`py` の代わりに `python` と入力してください。
 記録が100万件の場合、検証には10秒から1分ほどかかります。
@@ -256,6 +263,9 @@ The kit contains:
 - `verify_chain.py`: the verifier; the very same file the ledger itself uses.
 - `VERIFY.md`: this guide.
 - `README.txt`: a pointer to this guide.
+- `checkpoint.txt`: the latest checkpoint the server signed (the number of events and the Merkle tree's root), with the union's cosignatures.
+- `log.vkey`: the server's public key that checks its signature (the same as at `/log/key`).
+- `texts.jsonl`: every version of the explanation that the choice is voluntary, and every HR notice, in full.
 
 ## What you need
 
@@ -280,11 +290,11 @@ To see whether Python is installed:
 
 Windows:
 
-    py verify_chain.py events.jsonl --checkpoints-file checkpoints.txt
+    py verify_chain.py events.jsonl --checkpoints-file checkpoints.txt --checkpoint-note checkpoint.txt --key log.vkey --texts texts.jsonl
 
 macOS / Linux:
 
-    python3 verify_chain.py events.jsonl --checkpoints-file checkpoints.txt
+    python3 verify_chain.py events.jsonl --checkpoints-file checkpoints.txt --checkpoint-note checkpoint.txt --key log.vkey --texts texts.jsonl
 
 If Windows says `py` is not found, type `python` instead of `py`.
 For a million events, verification takes from about ten seconds to a minute,
@@ -474,12 +484,26 @@ def _member(name, moment):
     return info
 
 
-def write_bundle(out, *, export_lines, checkpoints, head_seq, head_hash, created_at) -> None:
+def write_bundle(
+    out,
+    *,
+    export_lines,
+    checkpoints,
+    head_seq,
+    head_hash,
+    created_at,
+    checkpoint_note="",
+    log_key="",
+    texts_lines=(),
+) -> None:
     """Write the verification kit as a ZIP to the binary file object ``out``.
 
     ``export_lines`` (lines of ``chain.export_line``, without newlines) are
     streamed into ``events.jsonl``, so memory does not grow with the chain.
     An empty chain has ``head_seq`` 0, and its head is left out.
+    ``checkpoint_note`` (the latest signed checkpoint with its cosignatures),
+    ``log_key`` (the server's vkey) and ``texts_lines`` (the explanations and
+    notices, one JSON object a line) are written beside it when given.
     """
     checkpoints_file = _checkpoints_text(
         checkpoints, head_seq=head_seq, head_hash=head_hash, created_at=created_at
@@ -490,6 +514,11 @@ def write_bundle(out, *, export_lines, checkpoints, head_seq, head_hash, created
         archive.writestr(_member(GUIDE_NAME, moment), VERIFY_GUIDE)
         archive.writestr(_member(VERIFIER_NAME, moment), Path(chain.__file__).read_bytes())
         archive.writestr(_member(CHECKPOINTS_NAME, moment), checkpoints_file)
+        if checkpoint_note:
+            archive.writestr(_member(CHECKPOINT_NOTE_NAME, moment), checkpoint_note)
+        if log_key:
+            archive.writestr(_member(LOG_KEY_NAME, moment), log_key.strip() + "\n")
+        archive.writestr(_member(TEXTS_NAME, moment), "".join(line + "\n" for line in texts_lines))
         # ZIP64 from the start: an entry that passes 2 GiB while streaming cannot be switched to it later.
         member = archive.open(_member(EVENTS_NAME, moment), "w", force_zip64=True)
         with io.BufferedWriter(member, _WRITE_BUFFER) as events:

@@ -20,7 +20,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from consent import audit, chain
-from consent.models import AuditHead, Cosignature, LogNode, SignedCheckpoint, WitnessKey
+from consent.models import (
+    AuditHead,
+    Cosignature,
+    ExplanationVersion,
+    LogNode,
+    Notice,
+    SignedCheckpoint,
+    WitnessKey,
+)
 
 
 class LogRefused(Exception):
@@ -173,6 +181,22 @@ def tlog_proof(seq, checkpoint):
     """The inclusion proof of event ``seq`` in ``checkpoint`` (c2sp.org/tlog-proof)."""
     proof = inclusion_proof(seq - 1, checkpoint.size)
     return chain.format_tlog_proof(seq - 1, proof, note_with_cosignatures(checkpoint))
+
+
+# --- Texts ------------------------------------------------------------------------
+
+
+def text_lines():
+    """Every explanation version and notice in full, one canonical JSON object a line, for the
+    bundle's texts.jsonl: the verifier recomputes each content hash and finds the event naming it."""
+    for version in ExplanationVersion.objects.order_by("number"):
+        fields = {name: getattr(version, name) for name in chain.EXPLANATION_TEXT_FIELDS}
+        record = {"kind": "explanation", "number": version.number, "seq": version.audit_seq, **fields}
+        yield chain.canonical_json(record).decode()
+    for notice in Notice.objects.order_by("audit_seq").prefetch_related("offices"):
+        offices = sorted(o.code for o in notice.offices.all())
+        record = {"kind": "notice", "seq": notice.audit_seq, "title": notice.title, "body": notice.body}
+        yield chain.canonical_json({**record, "offices": offices}).decode()
 
 
 # --- Witnesses --------------------------------------------------------------------

@@ -219,6 +219,11 @@ def verify_checkpoints(request):
 @union_required
 def export_bundle(request):
     services.record_access(user=request.user, kind="audit.exported")
+    try:
+        checkpoint = log.publish_checkpoint()
+    except log.LogRefused as refusal:
+        messages.error(request, str(refusal))
+        return redirect("union_audit")
     head = AuditEvent.objects.order_by("-seq").only("seq", "entry_hash").first()
     # FileResponse closes it once sent; large bundles spill to disk.
     spool = tempfile.SpooledTemporaryFile(max_size=50 * 1024 * 1024)  # noqa: SIM115
@@ -229,6 +234,9 @@ def export_bundle(request):
         head_seq=head.seq,
         head_hash=head.entry_hash,
         created_at=audit.rfc3339(timezone.now()),
+        checkpoint_note=log.note_with_cosignatures(checkpoint),
+        log_key=log.verifier_key(),
+        texts_lines=log.text_lines(),
     )
     spool.seek(0)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
