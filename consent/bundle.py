@@ -29,8 +29,7 @@ _WRITE_BUFFER = 1 << 20
 README = """\
 監査記録の確かめ方は VERIFY.md に書いてあります（前半が日本語、後半が英語です）。
 How to verify the audit chain is explained in VERIFY.md (Japanese first, then English).
-Windows: py verify_chain.py events.jsonl --checkpoints-file checkpoints.txt --checkpoint-note checkpoint.txt --key log.vkey --texts texts.jsonl
-macOS, Linux: python3 (the same arguments)
+py verify_chain.py events.jsonl --checkpoints-file checkpoints.txt --checkpoint-note checkpoint.txt --key log.vkey --texts texts.jsonl (macOS, Linux: python3)
 """
 
 VERIFY_GUIDE = r"""# 監査記録の検証キット（同意台帳）
