@@ -378,3 +378,85 @@ def test_production_refuses_to_start_without_a_signing_key():
         text=True,
     )
     assert result.returncode != 0 and "LOG_SIGNING_KEY" in result.stderr
+
+
+# --- The union's witness pages -------------------------------------------------------
+
+WITNESS_GETS = ["/union/witness/", "/union/witness/consistency.txt"]
+WITNESS_POSTS = ["/union/witness/key/", "/union/witness/checkpoint.txt", "/union/witness/cosignature/"]
+
+
+@pytest.fixture
+def union_client(client, union):
+    return sign_in_with_mfa(client, union.user)
+
+
+def test_the_witness_round_on_the_union_pages(union_client, union, history, witness_seed):
+    """Register the key, download the checkpoint, cosign it on the laptop, upload; then again with a proof."""
+    response = union_client.post("/union/witness/key/", {"vkey": witness_vkey(witness_seed)})
+    assert response.status_code == 302
+    assert AuditEvent.objects.filter(kind="log.witness_registered").count() == 1
+    page = union_client.get("/union/witness/").content.decode()
+    assert witness_vkey(witness_seed) in page
+    first = union_client.post("/union/witness/checkpoint.txt")
+    assert first.status_code == 200 and first["Content-Disposition"].startswith("attachment")
+    checkpoint = SignedCheckpoint.objects.latest()
+    assert first.content.decode() == checkpoint.note
+    line = cosign(witness_seed, checkpoint)
+    response = union_client.post("/union/witness/cosignature/", {"size": checkpoint.size, "line": line})
+    assert response.status_code == 302
+    assert checkpoint.cosignatures.count() == 1
+    assert line.strip() in union_client.get("/log/checkpoint").content.decode()
+    # Next round: the log grew; the laptop checks the consistency proof before cosigning.
+    decide(services.Employee.objects.get(employee_number="E0002"), Choice.OPT_OUT)
+    second_note = union_client.post("/union/witness/checkpoint.txt").content.decode()
+    proof_text = union_client.get("/union/witness/consistency.txt").content.decode()
+    latest = SignedCheckpoint.objects.latest()
+    old, hashes = chain.parse_consistency_proof(proof_text)
+    assert old == checkpoint.size and second_note == latest.note
+    assert chain.verify_consistency(
+        old, latest.size, bytes.fromhex(checkpoint.root), bytes.fromhex(latest.root), hashes
+    )
+    kinds = set(AuditEvent.objects.values_list("kind", flat=True))
+    assert {"log.checkpoint_cosigned", "log.checkpoint_downloaded", "log.consistency_downloaded"} <= kinds
+
+
+def test_a_bad_cosignature_is_refused_with_a_message_and_changes_nothing(
+    union_client, union, history, witness_seed
+):
+    log.register_witness_key(user=union.user, vkey=witness_vkey(witness_seed))
+    checkpoint = log.publish_checkpoint()
+    count = AuditEvent.objects.count()
+    for line in ("これは連署ではありません", cosign(chain.generate_key(WITNESS_NAME, 4), checkpoint)):
+        response = union_client.post("/union/witness/cosignature/", {"size": checkpoint.size, "line": line})
+        assert response.status_code == 400
+        assert "連署" in response.content.decode()
+    assert AuditEvent.objects.count() == count and not checkpoint.cosignatures.exists()
+    response = union_client.post("/union/witness/key/", {"vkey": "鍵ではない"})
+    assert response.status_code == 400 and "立会人の鍵ではありません" in response.content.decode()
+
+
+def test_the_consistency_proof_needs_a_cosigned_checkpoint(union_client, history):
+    log.publish_checkpoint()
+    assert union_client.get("/union/witness/consistency.txt").status_code == 404
+
+
+@pytest.mark.parametrize("path", WITNESS_GETS + WITNESS_POSTS)
+def test_witness_pages_are_for_the_union_alone(client, alice, hr, path):
+    method = client.post if path in WITNESS_POSTS else client.get
+    assert method(path).status_code == 302  # anonymous: to sign in
+    client.force_login(alice.user)
+    assert method(path).status_code == 403
+    sign_in_with_mfa(client, hr.user)
+    assert method(path).status_code == 403
+
+
+@pytest.mark.parametrize("path", WITNESS_POSTS)
+def test_witness_writes_refuse_get(union_client, path):
+    assert union_client.get(path).status_code == 405
+
+
+def test_the_union_without_a_code_this_session_is_asked_for_one(client, union):
+    client.force_login(union.user)
+    response = client.get("/union/witness/")
+    assert response.status_code == 302 and "reauthenticate" in response.url
