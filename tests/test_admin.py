@@ -105,3 +105,35 @@ def test_the_admin_login_goes_through_allauth_and_totp(client, admin_user):
 
 def test_a_non_staff_user_cannot_open_the_admin(alice_client):
     assert alice_client.get("/admin/").status_code in (302, 403)
+
+
+def test_no_admin_page_shows_a_body_a_commitment_or_an_opening(admin_client, admin_user, alice, hr):
+    """Walk every changelist and change page: sequence, kind, time, and only accountable actors."""
+    from django.contrib import admin
+
+    from consent import services
+    from consent.models import EventOpening
+
+    acknowledge(alice)
+    decide(alice, Choice.OPT_IN)
+    services.record_sign_in(user=alice.user, methods="password")
+    services.grant_role(actor=admin_user, user=alice.user, role="union")
+    paths = ["/admin/"]
+    for model in admin.site._registry:
+        base = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+        paths.append(base)
+        paths += [f"{base}{pk}/change/" for pk in model.objects.values_list("pk", flat=True)[:100]]
+    pages = ""
+    for path in paths:
+        response = admin_client.get(path)
+        assert response.status_code in (200, 302, 403), path
+        pages += response.content.decode()
+    for event in AuditEvent.objects.all():
+        assert event.body not in pages
+        if event.subject.startswith("c:"):
+            assert event.subject not in pages
+    for opening in EventOpening.objects.all():
+        assert opening.salt not in pages and opening.secret not in pages
+    assert alice.pseudonym not in pages and "opt_in" not in pages
+    # Role holders stay accountable: the administrator's identity is shown with the grant.
+    assert audit.staff_identity(admin_user) in pages
