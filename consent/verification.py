@@ -14,7 +14,7 @@ import datetime
 import json
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from consent import chain, log
@@ -70,37 +70,43 @@ def _next(rows):
     return next(rows, None)
 
 
-def _new_nodes_filter(size):
-    """LogNode rows written by appends of leaves from ``size`` on: (L, i) with (i + 1)·2^L > size."""
-    query = Q()
-    for level in range(64):
-        query |= Q(level=level, index__gte=((size + 1 + (1 << level) - 1) >> level) - 1)
+def _nodes_between(start, end):
+    """LogNode rows written by the appends of leaves start..end-1: node (L, i) is written
+    with leaf (i + 1)·2^L − 1, so start < (i + 1)·2^L <= end."""
+    query = Q(pk__in=[])  # matches nothing when no leaf was appended
+    for level in range(end.bit_length()):
+        low, high = ((start + (1 << level)) >> level) - 1, end >> level
+        if low < high:
+            query |= Q(level=level, index__gte=low, index__lt=high)
     return query
 
 
-def _walk(start, prev, frontier, checkpoints):
-    """Check events after ``start`` against their links, indexed columns, nodes,
-    openings and receipts; return (size, entry_hash, frontier) at the end."""
+def _walk(start, end, prev, frontier, checkpoints):
+    """Check events start+1..end against their links, indexed columns, nodes,
+    openings and receipts; return (size, entry_hash, frontier) at the end.
+
+    Bounded by ``end`` (the head read first), so appends committed meanwhile
+    are left for the next verification instead of looking like extra rows."""
     events = (
-        AuditEvent.objects.filter(seq__gt=start)
+        AuditEvent.objects.filter(seq__gt=start, seq__lte=end)
         .order_by("seq")
         .values_list("seq", "body", "leaf_hash", "prev_hash", "entry_hash", "kind", "subject", "occurred_at")
         .iterator(chunk_size=CHUNK)
     )
     nodes = (
-        LogNode.objects.filter(_new_nodes_filter(start))
+        LogNode.objects.filter(_nodes_between(start, end))
         .order_by("id")
         .values_list("level", "index", "hash")
         .iterator(chunk_size=CHUNK)
     )
     openings = (
-        EventOpening.objects.filter(seq__gt=start)
+        EventOpening.objects.filter(seq__gt=start, seq__lte=end)
         .order_by("seq")
         .values_list("seq", "salt", "secret")
         .iterator(chunk_size=CHUNK)
     )
     receipts = (
-        Decision.objects.filter(audit_seq__gt=start)
+        Decision.objects.filter(audit_seq__gt=start, audit_seq__lte=end)
         .order_by("audit_seq")
         .values_list("audit_seq", "entry_hash")
         .iterator(chunk_size=CHUNK)
@@ -190,6 +196,16 @@ def _check_cosignatures():
     return count
 
 
+def _check_nothing_beyond_the_head():
+    """An event stored past the head row was not appended by the log (which moves both at once).
+
+    The highest seq is read before the head, so an append committed in between is not mistaken."""
+    top = AuditEvent.objects.aggregate(top=Max("seq"))["top"] or 0
+    head = AuditHead.objects.get(pk=1)
+    if top > head.seq:
+        raise Problem(head.seq + 1, "forged: an event is stored beyond the head of the log")
+
+
 def _check_saved_heads():
     """The union's saved ``seq:entry_hash`` heads must still be in the chain."""
     saved = dict(Checkpoint.objects.values_list("seq", "entry_hash"))
@@ -223,6 +239,8 @@ def _check_texts():
 
 def verify(*, full=False):
     """Check what the server holds; on success remember how far (LogVerification)."""
+    # Checkpoints first, then the head: a checkpoint signed meanwhile is never above the head read.
+    latest = SignedCheckpoint.objects.order_by("-size").first()
     head = AuditHead.objects.get(pk=1)
     last = None if full else LogVerification.objects.order_by("-size").first()
     start = last.size if last else 0
@@ -235,16 +253,18 @@ def verify(*, full=False):
             frontier = log.range_hashes(_decomposition(last.size))
         else:
             prev, frontier = chain.GENESIS, []
-        checkpoints = list(SignedCheckpoint.objects.filter(size__gt=start).order_by("size"))
-        latest = SignedCheckpoint.objects.order_by("-size").first()
+        checkpoints = list(
+            SignedCheckpoint.objects.filter(size__gt=start, size__lte=head.seq).order_by("size")
+        )
         if latest is not None and head.seq < latest.size:
             raise Problem(
                 head.seq + 1, f"truncated: the head is below the signed checkpoint at {latest.size}"
             )
         _check_checkpoints(checkpoints)
-        size, entry, frontier = _walk(start, prev, frontier, checkpoints)
+        size, entry, frontier = _walk(start, head.seq, prev, frontier, checkpoints)
         if (size, entry.hex(), [h.hex() for h in frontier]) != (head.seq, head.entry_hash, head.frontier):
             raise Problem(size, "head: the head row does not match the last event")
+        _check_nothing_beyond_the_head()
         cosignatures = _check_cosignatures()
         _check_saved_heads()
         _check_texts()

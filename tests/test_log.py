@@ -460,3 +460,46 @@ def test_the_union_without_a_code_this_session_is_asked_for_one(client, union):
     client.force_login(union.user)
     response = client.get("/union/witness/")
     assert response.status_code == 302 and "reauthenticate" in response.url
+
+
+def test_an_event_inserted_past_the_head_row_is_caught(history):
+    """A correctly hashed event appended by INSERT alone, without the log's head row."""
+    head = AuditEvent.objects.get(seq=history)
+    body = chain.make_body(
+        seq=history + 1,
+        kind="role.granted",
+        occurred_at="2026-11-27T10:00:00Z",
+        actor=audit.SYSTEM,
+        subject=None,
+        payload={"role": "hr"},
+    )
+    leaf = chain.leaf_hash(body)
+    AuditEvent.objects.create(
+        seq=history + 1,
+        body=body.decode(),
+        leaf_hash=leaf.hex(),
+        prev_hash=head.entry_hash,
+        entry_hash=chain.entry_hash(bytes.fromhex(head.entry_hash), leaf).hex(),
+        kind="role.granted",
+        subject="",
+        occurred_at=head.occurred_at,
+    )
+    outcome = verification.verify(full=True)
+    assert not outcome.ok and "forged" in outcome.reason
+
+
+def test_appends_during_a_verification_are_left_for_the_next(history, alice):
+    """The walk stops at the head read first; rows committed meanwhile are no alarm."""
+    from unittest import mock
+
+    original = verification._check_checkpoints
+
+    def check_then_append(checkpoints):
+        # Between reading the head and walking the events, someone decides.
+        original(checkpoints)
+        decide(alice, Choice.UNDECIDED)
+
+    with mock.patch.object(verification, "_check_checkpoints", check_then_append):
+        assert verification.verify().ok
+    assert verification.verify().ok
+    assert verification.verify().ok
