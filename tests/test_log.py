@@ -503,3 +503,15 @@ def test_appends_during_a_verification_are_left_for_the_next(history, alice):
         assert verification.verify().ok
     assert verification.verify().ok
     assert verification.verify().ok
+
+
+def test_a_checkpoint_signed_by_another_key_is_caught(history):
+    """The same size and root, signed by a key that is not the log's."""
+    checkpoint = log.publish_checkpoint()
+    other, _vkey = chain.generate_key(log.settings.LOG_ORIGIN)
+    forged = chain.sign_note(chain.split_note(checkpoint.note)[0], other)
+    unguard("consent_signedcheckpoint")
+    SignedCheckpoint.objects.filter(pk=checkpoint.pk).update(note=forged)
+    code, output = run_verify("--full")
+    assert code == 1
+    assert f"FAILED at seq {checkpoint.size}: checkpoint: the note" in output
