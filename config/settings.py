@@ -224,6 +224,18 @@ LOG_ORIGIN = os.getenv("LOG_ORIGIN") or urlsplit(SITE_URL).hostname + "/consent-
 LOG_SIGNING_KEY = os.getenv("LOG_SIGNING_KEY", "")
 if not DEBUG and not LOG_SIGNING_KEY:
     raise ImproperlyConfigured("With DEBUG off LOG_SIGNING_KEY must be set (manage.py generate_log_key).")
+if LOG_SIGNING_KEY:
+    # consent.chain is the standard-library verifier: safe to import before Django is set up.
+    from consent.chain import NoteError, parse_private_key
+
+    try:
+        _log_key_name = parse_private_key(LOG_SIGNING_KEY).key.name
+    except NoteError as error:
+        raise ImproperlyConfigured(f"LOG_SIGNING_KEY is not a signing key: {error}") from None
+    if _log_key_name != LOG_ORIGIN:
+        raise ImproperlyConfigured(
+            f"LOG_SIGNING_KEY is named {_log_key_name!r}, but LOG_ORIGIN is {LOG_ORIGIN!r}: they must match"
+        )
 
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 60 * 60)
 SESSION_COOKIE_HTTPONLY = True

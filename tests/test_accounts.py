@@ -132,13 +132,16 @@ def test_a_malformed_boolean_setting_is_refused():
 
 
 def test_production_settings_are_secure():
+    from consent.chain import generate_key
+
     env = {
         **os.environ,
         "DEBUG": "false",
         "SECRET_KEY": "k" * 50,
         "ALLOWED_HOSTS": "ledger.example.jp",
         "DATABASE_URL": "postgres://u@localhost/db",
-        "LOG_SIGNING_KEY": "PRIVATE+KEY+ledger.example.jp/consent-log+00000000+AQ==",
+        "SITE_URL": "https://ledger.example.jp",
+        "LOG_SIGNING_KEY": generate_key("ledger.example.jp/consent-log")[0],
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }
     code = (

@@ -355,7 +355,15 @@ def test_a_malformed_witness_key_is_refused(union, db):
         log.register_witness_key(user=union.user, vkey="not a key")
 
 
-def test_production_refuses_to_start_without_a_signing_key():
+@pytest.mark.parametrize(
+    "key,message",
+    [
+        ("", "LOG_SIGNING_KEY must be set"),
+        ("PRIVATE+KEY+junk", "not a signing key"),
+        (chain.generate_key("other.example/log")[0], "must match"),
+    ],
+)
+def test_production_refuses_to_start_without_a_fitting_signing_key(key, message):
     import os
     import subprocess
     import sys
@@ -367,7 +375,8 @@ def test_production_refuses_to_start_without_a_signing_key():
         "SECRET_KEY": "k" * 50,
         "ALLOWED_HOSTS": "ledger.example.jp",
         "DATABASE_URL": "postgres://u@localhost/db",
-        "LOG_SIGNING_KEY": "",
+        "SITE_URL": "https://ledger.example.jp",
+        "LOG_SIGNING_KEY": key,
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }
     result = subprocess.run(
@@ -377,7 +386,7 @@ def test_production_refuses_to_start_without_a_signing_key():
         capture_output=True,
         text=True,
     )
-    assert result.returncode != 0 and "LOG_SIGNING_KEY" in result.stderr
+    assert result.returncode != 0 and message in result.stderr
 
 
 # --- The union's witness pages -------------------------------------------------------
