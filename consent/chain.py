@@ -1399,7 +1399,8 @@ def _verify_command(argv):
         for path, proof, checkpoint, cosignatures in proven:
             where = _check_proof(path, proof, checkpoint, collector, result.count)
             print(
-                f"proof {path}: event seq {proof.index + 1} is in the log, signed by {log_key.name}; {where}"
+                f"proof {path}: index {proof.index} (event seq {proof.index + 1}) is in the log "
+                f"signed by {log_key.name}; {where}"
             )
             print(*_cosignature_report(cosignatures, witnesses), sep="\n", end="\n" if witnesses else "")
         if texts is not None:

@@ -986,7 +986,7 @@ def test_an_inclusion_proof_is_checked(log, capsys):
     code, out, _ = cli(capsys, log.export, "--proof", proof, "--key", LOG_VKEY, "--witness", WITNESS_VKEY)
     assert code == 0, out
     assert out.splitlines()[2:] == [
-        f"proof {proof}: event seq 8 is in the log, signed by {LOG_KEY.name}; "
+        f"proof {proof}: index 7 (event seq 8) is in the log signed by {LOG_KEY.name}; "
         "its checkpoint of size 30 matches the export",
         "  cosigned by union.example/witness at 2026-09-21T14:13:20Z",
     ]
