@@ -623,7 +623,7 @@ def ed25519_verify(public: bytes, message: bytes, signature: bytes) -> bool:
 
 SIG_ED25519 = 0x01
 SIG_COSIGNATURE_V1 = 0x04
-_SIG_TYPES = {SIG_ED25519: "Ed25519", SIG_COSIGNATURE_V1: "cosignature/v1"}
+_SIG_TYPES = (SIG_ED25519, SIG_COSIGNATURE_V1)
 _EM_DASH_SPACE = "\u2014 "
 _MAX_SIGNATURES = 100
 TLOG_PROOF_HEADER = "c2sp.org/tlog-proof@v1"
