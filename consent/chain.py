@@ -77,9 +77,9 @@ ledger regularly signs the tree's size and root as a *checkpoint*
 
     ledger.example/consent-log
     4521
-    qLHwr3T2aW5s0bV3q0y3oR9P5oX5Xk2l2m3n4o5p6q8=
+    (the root of the first 4521 events, in base64)
 
-    — ledger.example/consent-log Ab3x...
+    — ledger.example/consent-log (key ID and signature, in base64)
 
 The log's verifier key (``/log/key``, a line ``NAME+HASH+KEY``) checks the
 signature line. Save checkpoints as they are published: ``--checkpoint-note
