@@ -1,14 +1,21 @@
-"""The consent ledger's audit chain, and a verifier for it that needs only Python.
+"""The consent ledger's audit log, and a verifier for it that needs only Python.
 
 This one file is the whole verifier. It uses nothing but Python's standard
 library, so the union can copy it to a laptop and check an export of the
-chain without installing anything::
+log without installing anything::
 
-    python3 chain.py audit.jsonl
-    python3 chain.py audit.jsonl --checkpoint 120:3f5a...
-    python3 chain.py audit.jsonl --checkpoints-file our-checkpoints.txt
+    python3 verify_chain.py events.jsonl
+    python3 verify_chain.py events.jsonl --checkpoints-file our-checkpoints.txt
+    python3 verify_chain.py events.jsonl --key log.vkey --witness union.vkey \\
+        --checkpoint-note saved-checkpoint.txt --proof my-event.tlog-proof \\
+        --texts texts.jsonl --opening my-receipt.json
+    python3 verify_chain.py keygen union.example/witness
+    python3 verify_chain.py cosign --key witness.key --checkpoint checkpoint.txt \\
+        --log-key log.vkey --previous last-cosigned.txt --consistency-proof proof.txt
 
-(Inside the project it runs as ``python -m consent.chain``.)
+(Inside the project it runs as ``python -m consent.chain``. Only an exact
+first word ``keygen`` or ``cosign`` starts those commands; any other first
+argument is the export to verify.)
 
 What an export looks like
 -------------------------
@@ -18,11 +25,25 @@ A text file (UTF-8) with one event per line. Each line is a JSON object::
 
 - ``seq`` numbers the events 1, 2, 3 ... with no gaps, in the order they
   were recorded.
-- ``body`` is the event itself, exactly as it was hashed: a JSON object with
-  ``v`` (format version, 1), ``seq``, ``kind`` (what happened),
-  ``occurred_at`` (UTC time), ``actor`` and ``subject`` (pseudonyms, never
-  names) and ``payload`` (details). It is written in the canonical form of
-  RFC 8785, so the same event always gives the same bytes.
+- ``body`` is the event itself, exactly as it was hashed: a JSON object in
+  the canonical form of RFC 8785 (the same event always gives the same
+  bytes) with seven keys:
+
+  - ``v``: the format version, 2;
+  - ``seq``; ``kind``: what happened (``decision.recorded``,
+    ``notice.published``, ...);
+  - ``occurred_at``: UTC time. To the second for actions of people in a
+    role and of the system; to the hour for employees' own events, so that
+    nobody can pick out an event by the minute someone was seen at a desk;
+  - ``actor``: ``"employee"`` (an employee acting on their own record,
+    without saying who), ``"staff:"`` and 32 hex digits (a person acting in a
+    role: HR, the union, an administrator; stable, so role holders stay
+    accountable), ``"system"`` or ``"complainant"``;
+  - ``subject``: ``null``, a ``"staff:..."`` value, or, when the event is
+    about an employee, a commitment ``"c:"`` and 64 hex digits (below);
+  - ``payload``: public details only (an explanation's version and hash, a
+    notice's hash and offices, counts). A choice is never in a body.
+
 - ``leaf_hash`` is SHA-256 of one zero byte followed by the body's UTF-8
   bytes.
 - ``prev_hash`` is the ``entry_hash`` of the event before (32 zero bytes,
@@ -32,32 +53,110 @@ A text file (UTF-8) with one event per line. Each line is a JSON object::
 
 Hashes are written as 64 lowercase hexadecimal digits.
 
-Why this shows tampering
+Commitments and receipts
 ------------------------
-Each ``entry_hash`` depends on the body of its own event and on every event
-before it. Changing, deleting, inserting or reordering any event therefore
-breaks the check at that point. Someone who controls the database could
-rewrite the whole chain from the changed event onwards, which is why you
-keep checkpoints: the ``seq`` and ``entry_hash`` of the last event
-(``seq:entry_hash``, printed after a successful check and shown on every
-employee's receipt). A later export must still contain that exact
-``entry_hash`` at that ``seq``; a rewritten history cannot.
+A commitment is SHA-256 of a random 16-byte salt followed by the canonical
+JSON of a secret: an object holding the employee's pseudonym and what only
+they may see (their choice, the channel, ...). The salt is new for every
+event, so two events of one person never share a value, and nobody can tell
+from the log who did what. The employee's receipt holds the opening::
+
+    {"audit": {"seq": 7, "entry_hash": "..."},
+     "opening": {"seq": 7, "salt": "32 hex digits", "secret": {...}}}
+
+``--opening RECEIPT`` recomputes the commitment and checks that it is the
+subject of the event at that seq (and that the receipt's ``entry_hash`` is
+the event's): it proves the event is the employee's and what they chose.
+
+The Merkle tree and signed checkpoints
+--------------------------------------
+The leaf hashes also form a Merkle tree (RFC 6962: a node is SHA-256 of the
+byte 0x01 and its two children; leaf N is the event at seq N + 1). The
+ledger regularly signs the tree's size and root as a *checkpoint*
+(c2sp.org/tlog-checkpoint, a signed note with an Ed25519 key)::
+
+    ledger.example/consent-log
+    4521
+    (the root of the first 4521 events, in base64)
+
+    — ledger.example/consent-log (key ID and signature, in base64)
+
+The log's verifier key (``/log/key``, a line ``NAME+HASH+KEY``) checks the
+signature line. Save checkpoints as they are published: ``--checkpoint-note
+FILE`` (repeatable, with ``--key``) checks the signature and that the export
+still contains exactly that tree, so a history rewritten after the
+checkpoint, or cut below it, fails. Unlike a single hash, the tree lets the
+ledger prove any one event is in it (an inclusion proof, a
+c2sp.org/tlog-proof file: ``--proof FILE``), and that a later tree extends
+an earlier one (a consistency proof).
+
+Older checkpoints of the form ``SEQ:HASH`` (an ``entry_hash`` at a seq, as
+on receipts) still work with ``--checkpoint`` and ``--checkpoints-file``.
+
+Witnessing: keygen and cosign
+-----------------------------
+So that the ledger cannot show the union one history and employees another,
+the union cosigns checkpoints (c2sp.org/tlog-cosignature, cosignature/v1)
+on its own laptop:
+
+1. ``keygen NAME`` writes a private key to ``witness.key`` (keep it secret)
+   and prints the verifier key to register on the union's audit page.
+2. ``cosign --key witness.key --checkpoint FILE --log-key log.vkey``
+   ``--previous LAST --consistency-proof PROOF`` checks the ledger's
+   signature, checks your own cosignature on ``LAST`` (the checkpoint you
+   cosigned before, saved with ``--output`` last time) and the consistency
+   proof from it (a file ``old N`` followed by one base64 hash a line, as
+   c2sp.org/tlog-witness sends it). Only if the new checkpoint extends the
+   old one does it print the cosignature line to upload. Otherwise it says
+   ``REFUSED`` (exit code 1): the ledger's history was changed. The first
+   time, leave out ``--previous`` and ``--consistency-proof``.
+
+``--witness VKEY`` (repeatable) reports which witnesses cosigned each
+checkpoint and proof given; a cosignature that does not verify fails.
+
+Texts
+-----
+Explanations and notices are named on the log only by their content hash.
+``--texts FILE`` (JSON Lines, one text a line) recomputes each hash and
+checks that every ``explanation.published`` and ``notice.published`` event
+has its text, and every text its event::
+
+    {"kind": "explanation", "number": 2, "title_ja": "...", "title_en": "...",
+     "body_ja": "...", "body_en": "...", "acknowledgement_ja": "...", "acknowledgement_en": "..."}
+    {"kind": "notice", "title": "...", "body": "...", "offices": ["A1", "B2"]}
+
+An explanation's hash is SHA-256 of the canonical JSON of its number and
+six texts; a notice's of its title, body and sorted office codes.
 
 What the verifier prints
 ------------------------
-``OK: N events, head seq N entry_hash HASH`` when everything checks out
-(exit code 0). Otherwise ``FAILED at seq N: REASON`` for the first problem
-found (exit code 1), where REASON starts with one of:
+``OK: N events, head seq N entry_hash HASH`` and ``Merkle root of the N
+events: ROOT`` when the chain checks out, then one line for each signed
+checkpoint, proof, texts file and opening given (exit code 0). Otherwise
+``FAILED at seq N: REASON`` or ``FAILED: FILE: REASON`` for the first
+problem found (exit code 1), where REASON starts with one of:
 
-- ``edited``: the event's body does not match its hash (or names another seq);
+- ``edited``: the event's body does not match its hash, names another seq,
+  or is not a version 2 event;
 - ``gap``: an event is missing;
 - ``reordered``: events are out of order or repeated;
 - ``broken-link``: an event does not follow on from the one before it;
-- ``checkpoint-mismatch``: the event at a checkpoint's seq has another hash;
-- ``truncated``: the chain ends before a checkpoint's seq.
+- ``checkpoint-mismatch``: the export differs from a checkpoint (another
+  ``entry_hash`` at its seq, or another Merkle root at its size);
+- ``truncated``: the export ends before a checkpoint, or before the event a
+  proof or receipt is about;
+- ``bad-signature``: a checkpoint is not signed by the log's key, names
+  another log, or carries a signature (or cosignature) that does not verify;
+- ``proof-failed``: an inclusion proof does not lead from the event to the
+  signed root;
+- ``text-missing``, ``text-mismatch``, ``text-unlogged``: a published text
+  is missing from the texts file, is published under another version, or a
+  text was published by no event (changed afterwards);
+- ``opening-mismatch``: the receipt's opening is not the event's commitment.
 
 A file that is not UTF-8 JSON Lines also fails (exit code 1). Bad
-arguments or a file that cannot be opened give exit code 2.
+arguments, a malformed key, or a file that cannot be opened give exit
+code 2.
 
 Written for Python 3.8 or newer.
 """
@@ -524,7 +623,7 @@ def ed25519_verify(public: bytes, message: bytes, signature: bytes) -> bool:
 
 SIG_ED25519 = 0x01
 SIG_COSIGNATURE_V1 = 0x04
-_SIG_TYPES = {SIG_ED25519: "Ed25519", SIG_COSIGNATURE_V1: "cosignature/v1"}
+_SIG_TYPES = (SIG_ED25519, SIG_COSIGNATURE_V1)
 _EM_DASH_SPACE = "\u2014 "
 _MAX_SIGNATURES = 100
 TLOG_PROOF_HEADER = "c2sp.org/tlog-proof@v1"
@@ -1300,7 +1399,8 @@ def _verify_command(argv):
         for path, proof, checkpoint, cosignatures in proven:
             where = _check_proof(path, proof, checkpoint, collector, result.count)
             print(
-                f"proof {path}: event seq {proof.index + 1} is in the log, signed by {log_key.name}; {where}"
+                f"proof {path}: index {proof.index} (event seq {proof.index + 1}) is in the log "
+                f"signed by {log_key.name}; {where}"
             )
             print(*_cosignature_report(cosignatures, witnesses), sep="\n", end="\n" if witnesses else "")
         if texts is not None:

@@ -785,13 +785,13 @@ def salt(seq):
     return hashlib.sha256(f"salt {seq}".encode()).digest()[:16]
 
 
-def log_bodies(count, rewrite=None):
+def log_bodies(count, rewrite=None, explanation_version=1):
     """Bodies of a log shaped like the app's: an explanation, a notice, employees' decisions."""
     for seq in range(1, count + 1):
         actor, subject = "employee", None
         if seq == 1:
             kind, actor = "explanation.published", "system"
-            payload = {"version": 1, "content_hash": explanation_digest(1, EXPLANATION)}
+            payload = {"version": explanation_version, "content_hash": explanation_digest(1, EXPLANATION)}
         elif seq == 5:
             kind, actor = "notice.published", "staff:" + "1" * 32
             digest_ = notice_digest(NOTICE["title"], NOTICE["body"], NOTICE["offices"])
@@ -820,10 +820,10 @@ def log_bodies(count, rewrite=None):
 class Log:
     """A log of ``count`` events: its export, leaves, stored nodes, and files the union would hold."""
 
-    def __init__(self, directory, count=40, rewrite=None):
+    def __init__(self, directory, count=40, rewrite=None, explanation_version=1):
         self.directory = directory
         self.leaves, lines, prev = [], [], GENESIS
-        for seq, body in enumerate(log_bodies(count, rewrite), start=1):
+        for seq, body in enumerate(log_bodies(count, rewrite, explanation_version), start=1):
             leaf = leaf_hash(body)
             entry = entry_hash(prev, leaf)
             lines.append(export_line(seq=seq, body=body, leaf_hash=leaf, prev_hash=prev, entry_hash=entry))
@@ -986,7 +986,7 @@ def test_an_inclusion_proof_is_checked(log, capsys):
     code, out, _ = cli(capsys, log.export, "--proof", proof, "--key", LOG_VKEY, "--witness", WITNESS_VKEY)
     assert code == 0, out
     assert out.splitlines()[2:] == [
-        f"proof {proof}: event seq 8 is in the log, signed by {LOG_KEY.name}; "
+        f"proof {proof}: index 7 (event seq 8) is in the log signed by {LOG_KEY.name}; "
         "its checkpoint of size 30 matches the export",
         "  cosigned by union.example/witness at 2026-09-21T14:13:20Z",
     ]
@@ -1078,6 +1078,17 @@ def test_an_explanation_under_another_version_number_is_found(tmp_path, capsys):
     )
     assert code == 1
     assert "text-unlogged" in out
+
+
+def test_an_event_naming_another_version_of_a_text_is_found(tmp_path, capsys):
+    # The event says version 2 but names the content hash of the text numbered 1.
+    log = Log(tmp_path, explanation_version=2)
+    code, out, _ = cli(capsys, log.export, "--texts", texts_file(log))
+    assert (code, out.splitlines()[-1]) == (
+        1,
+        "FAILED at seq 1: text-mismatch: the event publishes version 2, "
+        "but the text with its content hash is version 1",
+    )
 
 
 @pytest.mark.parametrize(
@@ -1310,6 +1321,19 @@ def test_cosign_refuses_a_previous_checkpoint_it_did_not_cosign(log, witness, ca
     )
     assert code == 1
     assert out.startswith("REFUSED: --previous does not carry your cosignature")
+
+
+def test_cosign_refuses_a_previous_checkpoint_of_another_log(log, witness, capsys):
+    other_key = generate_key("other.example/log")[0]
+    text = format_checkpoint("other.example/log", 10, root_from_leaves(log.leaves[:10]))
+    other = sign_note(text, other_key)
+    previous = log.write("other.note", other + cosignature_line(text, WITNESS_SKEY, 1_790_000_000))
+    proof = log.write("proof", log.consistency(10, 40))
+    code, out, _ = cosign(capsys, log, witness, 40, "--previous", previous, "--consistency-proof", proof)
+    assert (code, out) == (
+        1,
+        f"REFUSED: --previous is a checkpoint of other.example/log, not of {LOG_KEY.name}\n",
+    )
 
 
 def test_cosign_refuses_a_checkpoint_the_log_did_not_sign(log, witness, capsys):
