@@ -224,3 +224,49 @@ def test_a_checkpoint_is_published_for_a_proof_when_none_covers_the_event(alice_
     decision = decide(decided.employee, Choice.UNDECIDED)
     alice_client.get(reverse("receipt_tlog_proof", args=[decision.receipt_id]))
     assert log.latest_checkpoint().size >= decision.audit_seq
+
+
+def test_the_union_checks_a_receipt_with_the_bundle_as_verify_md_says(client, alice, union, tmp_path):
+    """The commands of VERIFY.md, run on the union's laptop: the receipt's event is in the log
+    the server signed, and its opening (the employee's choice) matches the commitment."""
+    import io
+    import subprocess
+    import sys
+    import zipfile
+
+    acknowledge(alice)
+    decision = decide(alice, Choice.OPT_OUT)
+    client.force_login(alice.user)
+    (tmp_path / "receipt.json").write_bytes(
+        client.get(reverse("receipt_json", args=[decision.receipt_id])).content
+    )
+    proof = client.get(reverse("receipt_tlog_proof", args=[decision.receipt_id])).content
+    (tmp_path / "receipt.tlog-proof").write_bytes(proof)
+    sign_in_with_mfa(client, union.user)
+    bundle = b"".join(client.get("/union/audit/export.zip").streaming_content)
+    zipfile.ZipFile(io.BytesIO(bundle)).extractall(tmp_path)
+    command = [
+        sys.executable,
+        "-S",
+        "verify_chain.py",
+        "events.jsonl",
+        "--checkpoint-note",
+        "checkpoint.txt",
+        "--key",
+        "log.vkey",
+        "--texts",
+        "texts.jsonl",
+        "--opening",
+        "receipt.json",
+        "--proof",
+        "receipt.tlog-proof",
+    ]
+    run = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.startswith("OK")
+    # A receipt claiming another choice does not open the commitment.
+    receipt = json.loads((tmp_path / "receipt.json").read_text())
+    receipt["opening"]["secret"]["choice"] = Choice.OPT_IN
+    (tmp_path / "receipt.json").write_text(json.dumps(receipt))
+    run = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
+    assert run.returncode == 1, run.stdout + run.stderr
