@@ -16,6 +16,7 @@ from consent.models import (
     AuditEvent,
     AuditHead,
     Choice,
+    Cosignature,
     EventOpening,
     ExplanationVersion,
     LogNode,
@@ -524,3 +525,18 @@ def test_a_checkpoint_signed_by_another_key_is_caught(history):
     code, output = run_verify("--full")
     assert code == 1
     assert f"FAILED at seq {checkpoint.size}: checkpoint: the note" in output
+
+
+def test_a_forged_cosignature_is_caught(history, union, witness_seed):
+    log.register_witness_key(user=union.user, vkey=witness_vkey(witness_seed))
+    checkpoint = log.publish_checkpoint()
+    cosignature = log.add_cosignature(
+        user=union.user, size=checkpoint.size, line=cosign(witness_seed, checkpoint)
+    )
+    assert verification.verify().ok
+    unguard("consent_cosignature")
+    other = cosign(chain.generate_key(WITNESS_NAME, 4), checkpoint).strip()
+    Cosignature.objects.filter(pk=cosignature.pk).update(line=other)
+    code, output = run_verify("--full")
+    assert code == 1
+    assert "cosignature" in output
