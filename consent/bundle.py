@@ -207,13 +207,16 @@ Windows で `py` が見つからないと表示された場合は、`py` の代�
 ## 組合が立会人として署名する（連署）
 
 サーバーは、監査記録の状態（チェックポイント）に署名して公開します。
-組合は、前回署名したときの記録がそのまま含まれていることを自分のパソコンで確かめてから、連署（cosign）します。
+組合は、前回連署したときの記録がそのまま含まれていることを組合のパソコンで確かめてから、連署（cosign）します。
 こうしておくと、後から記録を作り直しても必ず見つかります。
 
 最初に1回だけ、鍵を作ります。表示された1行（公開鍵）を、組合の画面「立会人」で登録します。
 `witness.key`（秘密鍵）は組合のパソコンだけに保管し、誰にも渡さないでください。
 
-    py verify_chain.py keygen 組合の名前（例：union.example.jp/witness）
+    py verify_chain.py keygen union.example.jp/witness
+
+`union.example.jp/witness` は、組合を表す名前に置き換えてかまいません（空白と `+` は使えません）。
+秘密鍵は `witness.key` に保存され、登録する1行が画面に表示されます。
 
 毎回の手順：
 
@@ -221,11 +224,12 @@ Windows で `py` が見つからないと表示された場合は、`py` の代�
 2. 2回目からは「前回の連署からの整合性の証明」もダウンロードします（`consistency-M-N.txt`）。
 3. 次のコマンドを入力します（1回目は `--previous` と `--consistency-proof` を付けません）。
 
-       py verify_chain.py cosign --key witness.key --checkpoint checkpoint-N.txt --log-key log.vkey --previous cosigned.txt --consistency-proof consistency-M-N.txt --output cosigned.txt
+       py verify_chain.py cosign --key witness.key --checkpoint checkpoint-N.txt --log-key log.vkey --previous cosigned-M.txt --consistency-proof consistency-M-N.txt --output cosigned-N.txt
 
-   記録が作り直されていれば、連署せずにエラーで終わります（終了コード1）。その画面を保管してください。
+   N は今回の、M は前回連署したチェックポイントの件数です（ファイル名に入っています）。
+   記録が作り直されていれば、`REFUSED` と表示して連署せずに終わります（終了コード1）。その画面を保管してください。
 4. 表示された1行（`— ` で始まる連署）を、組合の画面に貼り付けてアップロードします。
-   `cosigned.txt` は次回の `--previous` に使うので、保管してください。
+   `cosigned-N.txt` は次回の `--previous` に使うので、保管してください。
 
 ## 説明文とお知らせの本文
 
@@ -426,11 +430,12 @@ Each time:
 2. From the second time on, also download the consistency proof from the last cosigned checkpoint (`consistency-M-N.txt`).
 3. Run (the first time, leave out `--previous` and `--consistency-proof`):
 
-       py verify_chain.py cosign --key witness.key --checkpoint checkpoint-N.txt --log-key log.vkey --previous cosigned.txt --consistency-proof consistency-M-N.txt --output cosigned.txt
+       py verify_chain.py cosign --key witness.key --checkpoint checkpoint-N.txt --log-key log.vkey --previous cosigned-M.txt --consistency-proof consistency-M-N.txt --output cosigned-N.txt
 
-   If the log was rewritten, it refuses to cosign (exit code 1): keep what it printed.
+   N is this checkpoint's size and M the size of the one you cosigned last (both are in the file names).
+   If the log was rewritten, it prints `REFUSED` and does not cosign (exit code 1): keep what it printed.
 4. Paste the printed line (starting with `— `) on the Witness page and upload it.
-   Keep `cosigned.txt`: it is next time's `--previous`.
+   Keep `cosigned-N.txt`: it is next time's `--previous`.
 
 ## The explanation and notice texts
 

@@ -540,3 +540,95 @@ def test_a_forged_cosignature_is_caught(history, union, witness_seed):
     code, output = run_verify("--full")
     assert code == 1
     assert "cosignature" in output
+
+
+def test_the_cosigning_round_with_the_bundles_commands(union_client, union, history, alice, tmp_path):
+    """VERIFY.md's witness steps, run as written: keygen once, then cosign, upload; next time with
+    --previous and the consistency proof. The laptop refuses a rewritten log."""
+    import io
+    import subprocess
+    import sys
+    import zipfile
+
+    def laptop(*args):
+        return subprocess.run(
+            [sys.executable, "-S", "verify_chain.py", *args],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env={"PATH": "/usr/bin:/bin"},
+        )
+
+    bundle = b"".join(union_client.get("/union/audit/export.zip").streaming_content)
+    zipfile.ZipFile(io.BytesIO(bundle)).extractall(tmp_path)
+    keygen = laptop("keygen", WITNESS_NAME)
+    assert keygen.returncode == 0, keygen.stderr
+    assert union_client.post("/union/witness/key/", {"vkey": keygen.stdout.strip()}).status_code == 302
+
+    def cosign_round(*previous):
+        note = union_client.post("/union/witness/checkpoint.txt").content
+        size = SignedCheckpoint.objects.latest().size
+        (tmp_path / f"checkpoint-{size}.txt").write_bytes(note)
+        extra = []
+        if previous:
+            (old,) = previous
+            proof = union_client.get("/union/witness/consistency.txt").content
+            (tmp_path / f"consistency-{old}-{size}.txt").write_bytes(proof)
+            extra = [
+                "--previous",
+                f"cosigned-{old}.txt",
+                "--consistency-proof",
+                f"consistency-{old}-{size}.txt",
+            ]
+        run = laptop(
+            "cosign",
+            "--key",
+            "witness.key",
+            "--checkpoint",
+            f"checkpoint-{size}.txt",
+            "--log-key",
+            "log.vkey",
+            *extra,
+            "--output",
+            f"cosigned-{size}.txt",
+        )
+        return size, run
+
+    first, run = cosign_round()
+    assert run.returncode == 0, run.stdout + run.stderr
+    response = union_client.post("/union/witness/cosignature/", {"size": first, "line": run.stdout})
+    assert response.status_code == 302
+    decide(alice, Choice.UNDECIDED)
+    second, run = cosign_round(first)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert (
+        union_client.post("/union/witness/cosignature/", {"size": second, "line": run.stdout}).status_code
+        == 302
+    )
+    assert SignedCheckpoint.objects.get(size=second).cosignatures.count() == 1
+    # A log rewritten below what the union cosigned: the server refuses to sign it, and a
+    # checkpoint signed anyway (with the stolen key) is refused by the laptop.
+    rewind(second - 1)
+    with transaction.atomic():
+        audit.append("role.granted", actor=audit.SYSTEM, payload={"role": "hr"})
+        audit.append("role.granted", actor=audit.SYSTEM, payload={"role": "union"})
+    with pytest.raises(log.LogRefused):
+        log.publish_checkpoint()
+    size = AuditHead.objects.get(pk=1).seq
+    (tmp_path / f"checkpoint-{size}.txt").write_text(log.sign_checkpoint(size, log.root_at(size)))
+    proof = chain.format_consistency_proof(second, log.consistency_proof(second, size))
+    (tmp_path / "forged-proof.txt").write_text(proof)
+    run = laptop(
+        "cosign",
+        "--key",
+        "witness.key",
+        "--checkpoint",
+        f"checkpoint-{size}.txt",
+        "--log-key",
+        "log.vkey",
+        "--previous",
+        f"cosigned-{second}.txt",
+        "--consistency-proof",
+        "forged-proof.txt",
+    )
+    assert run.returncode == 1 and "REFUSED" in run.stdout
