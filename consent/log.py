@@ -56,14 +56,9 @@ def _private_key():
     return f"PRIVATE+KEY+{settings.LOG_ORIGIN}+{key_id.hex()}+{encoded}"
 
 
-def log_key():
-    """The server's verifier key (a chain.NoteKey)."""
-    return chain.parse_private_key(_private_key()).key
-
-
 def verifier_key():
     """The server's key in the signed-note vkey form, as /log/key serves it."""
-    return log_key().vkey
+    return chain.parse_private_key(_private_key()).key.vkey
 
 
 def sign_checkpoint(size, root):

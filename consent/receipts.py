@@ -86,7 +86,8 @@ def consent_record(request, decision, data):
             "dpv": "https://w3id.org/dpv#",
             "dct": "http://purl.org/dc/terms/",
             "xsd": "http://www.w3.org/2001/XMLSchema#",
-            "ledger": request.build_absolute_uri(reverse("home")) + "ns#",
+            # The log's own terms (an extension of the record, as the DPV guide allows).
+            "ledger": "urn:consent-ledger:",
         },
         "@id": url,
         "@type": "dpv:ConsentRecord",
