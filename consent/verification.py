@@ -102,7 +102,7 @@ def _walk(start, end, prev, frontier, checkpoints):
     openings = (
         EventOpening.objects.filter(seq__gt=start, seq__lte=end)
         .order_by("seq")
-        .values_list("seq", "salt", "secret")
+        .values_list("seq", "salt", "secret", "employee__pseudonym")
         .iterator(chunk_size=CHUNK)
     )
     receipts = (
@@ -144,12 +144,16 @@ def _walk(start, end, prev, frontier, checkpoints):
         if (inner["subject"] or "").startswith("c:"):
             if opening is None or opening[0] != seq:
                 raise Problem(seq, "opening: the event's commitment has no opening")
-            _, salt, secret = opening
+            _, salt, secret, pseudonym = opening
+            opened = json.loads(secret)
             if (
-                chain.canonical_json(json.loads(secret)).decode() != secret
-                or chain.commitment(bytes.fromhex(salt), json.loads(secret)) != inner["subject"]
+                chain.canonical_json(opened).decode() != secret
+                or chain.commitment(bytes.fromhex(salt), opened) != inner["subject"]
             ):
                 raise Problem(seq, "opening: the opening does not open the event's commitment")
+            # Otherwise another employee's history would show them this person's event.
+            if opened.get("pseudonym") != pseudonym:
+                raise Problem(seq, "opening: the opening is filed under another employee")
             opening = _next(openings)
         elif opening is not None and opening[0] == seq:
             raise Problem(seq, "opening: an opening is stored for an event without a commitment")

@@ -632,3 +632,13 @@ def test_the_cosigning_round_with_the_bundles_commands(union_client, union, hist
         "forged-proof.txt",
     )
     assert run.returncode == 1 and "REFUSED" in run.stdout
+
+
+def test_an_opening_moved_to_another_employee_is_caught(history, bob):
+    """Filed under bob, alice's event would show in bob's history, with her choice."""
+    unguard("consent_eventopening")
+    opening = EventOpening.objects.exclude(employee=bob).order_by("seq").first()
+    EventOpening.objects.filter(pk=opening.pk).update(employee=bob)
+    code, output = run_verify("--full")
+    assert code == 1
+    assert f"FAILED at seq {opening.seq}: opening: the opening is filed under another employee" in output
