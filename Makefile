@@ -33,11 +33,13 @@ $(LOG_KEY): | $(RUN_STAMP)
 	mkdir -p var
 	umask 077 && DEBUG=1 $(BIN)/python manage.py generate_log_key > $@.tmp && mv $@.tmp $@
 
+RUN_ENV = DEBUG=1 LOG_SIGNING_KEY="$$(cat $(LOG_KEY))"
+
 run: $(RUN_STAMP) compile-messages $(LOG_KEY)
-	DEBUG=1 $(BIN)/python manage.py migrate --no-input -v 0
-	DEBUG=1 $(BIN)/python manage.py createcachetable
-	DEBUG=1 $(BIN)/python manage.py seed_demo
-	DEBUG=1 LOG_SIGNING_KEY="$$(cat $(LOG_KEY))" $(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(RUN_ENV) $(BIN)/python manage.py migrate --no-input -v 0
+	$(RUN_ENV) $(BIN)/python manage.py createcachetable
+	$(RUN_ENV) $(BIN)/python manage.py seed_demo
+	$(RUN_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 test: $(DEV_STAMP) compile-messages
 	DEBUG=1 $(BIN)/python -m pytest
