@@ -39,8 +39,15 @@ urlpatterns = [
     path("union/audit/export.zip", union.export_bundle, name="union_export"),
     path("union/witness/", union.witness, name="union_witness"),
     path("union/witness/key/", union.witness_key, name="union_witness_key"),
-    path("union/witness/checkpoint.txt", union.witness_checkpoint, name="union_witness_checkpoint"),
-    path("union/witness/consistency.txt", union.witness_consistency, name="union_witness_consistency"),
+    path("union/witness/sign/", union.witness_sign, name="union_witness_sign"),
+    path(
+        "union/witness/checkpoint-<int:size>.txt", union.witness_checkpoint, name="union_witness_checkpoint"
+    ),
+    path(
+        "union/witness/consistency-<int:size>.txt",
+        union.witness_consistency,
+        name="union_witness_consistency",
+    ),
     path("union/witness/cosignature/", union.witness_cosignature, name="union_witness_cosignature"),
     path("union/indicators/", union.indicators_view, name="union_indicators"),
 ]

@@ -392,8 +392,8 @@ def test_production_refuses_to_start_without_a_fitting_signing_key(key, message)
 
 # --- The union's witness pages -------------------------------------------------------
 
-WITNESS_GETS = ["/union/witness/", "/union/witness/consistency.txt"]
-WITNESS_POSTS = ["/union/witness/key/", "/union/witness/checkpoint.txt", "/union/witness/cosignature/"]
+WITNESS_GETS = ["/union/witness/", "/union/witness/checkpoint-1.txt", "/union/witness/consistency-1.txt"]
+WITNESS_POSTS = ["/union/witness/key/", "/union/witness/sign/", "/union/witness/cosignature/"]
 
 
 @pytest.fixture
@@ -408,9 +408,14 @@ def test_the_witness_round_on_the_union_pages(union_client, union, history, witn
     assert AuditEvent.objects.filter(kind="log.witness_registered").count() == 1
     page = union_client.get("/union/witness/").content.decode()
     assert witness_vkey(witness_seed) in page
-    first = union_client.post("/union/witness/checkpoint.txt")
-    assert first.status_code == 200 and first["Content-Disposition"].startswith("attachment")
+    assert union_client.post("/union/witness/sign/").status_code == 302
     checkpoint = SignedCheckpoint.objects.latest()
+    assert (
+        f"/union/witness/checkpoint-{checkpoint.size}.txt"
+        in union_client.get("/union/witness/").content.decode()
+    )
+    first = union_client.get(f"/union/witness/checkpoint-{checkpoint.size}.txt")
+    assert first.status_code == 200 and first["Content-Disposition"].startswith("attachment")
     assert first.content.decode() == checkpoint.note
     line = cosign(witness_seed, checkpoint)
     response = union_client.post("/union/witness/cosignature/", {"size": checkpoint.size, "line": line})
@@ -419,9 +424,14 @@ def test_the_witness_round_on_the_union_pages(union_client, union, history, witn
     assert line.strip() in union_client.get("/log/checkpoint").content.decode()
     # Next round: the log grew; the laptop checks the consistency proof before cosigning.
     decide(services.Employee.objects.get(employee_number="E0002"), Choice.OPT_OUT)
-    second_note = union_client.post("/union/witness/checkpoint.txt").content.decode()
-    proof_text = union_client.get("/union/witness/consistency.txt").content.decode()
+    union_client.post("/union/witness/sign/")
     latest = SignedCheckpoint.objects.latest()
+    second_note = union_client.get(f"/union/witness/checkpoint-{latest.size}.txt").content.decode()
+    proof_text = union_client.get(f"/union/witness/consistency-{latest.size}.txt").content.decode()
+    # The timer signs again meanwhile: the proof still runs to the checkpoint asked for.
+    decide(services.Employee.objects.get(employee_number="E0002"), Choice.UNDECIDED)
+    log.publish_checkpoint()
+    assert union_client.get(f"/union/witness/consistency-{latest.size}.txt").content.decode() == proof_text
     old, hashes = chain.parse_consistency_proof(proof_text)
     assert old == checkpoint.size and second_note == latest.note
     assert chain.verify_consistency(
@@ -446,9 +456,10 @@ def test_a_bad_cosignature_is_refused_with_a_message_and_changes_nothing(
     assert response.status_code == 400 and "立会人の鍵ではありません" in response.content.decode()
 
 
-def test_the_consistency_proof_needs_a_cosigned_checkpoint(union_client, history):
-    log.publish_checkpoint()
-    assert union_client.get("/union/witness/consistency.txt").status_code == 404
+def test_the_consistency_proof_needs_a_cosigned_checkpoint_and_a_signed_size(union_client, history):
+    checkpoint = log.publish_checkpoint()
+    assert union_client.get(f"/union/witness/consistency-{checkpoint.size}.txt").status_code == 404
+    assert union_client.get(f"/union/witness/checkpoint-{checkpoint.size + 1}.txt").status_code == 404
 
 
 @pytest.mark.parametrize("path", WITNESS_GETS + WITNESS_POSTS)
@@ -464,6 +475,12 @@ def test_witness_pages_are_for_the_union_alone(client, alice, hr, path):
 @pytest.mark.parametrize("path", WITNESS_POSTS)
 def test_witness_writes_refuse_get(union_client, path):
     assert union_client.get(path).status_code == 405
+
+
+@pytest.mark.parametrize("path", WITNESS_GETS)
+def test_witness_downloads_refuse_post(union_client, history, path):
+    log.publish_checkpoint()
+    assert union_client.post(path).status_code == 405
 
 
 def test_the_union_without_a_code_this_session_is_asked_for_one(client, union):
@@ -566,13 +583,14 @@ def test_the_cosigning_round_with_the_bundles_commands(union_client, union, hist
     assert union_client.post("/union/witness/key/", {"vkey": keygen.stdout.strip()}).status_code == 302
 
     def cosign_round(*previous):
-        note = union_client.post("/union/witness/checkpoint.txt").content
+        union_client.post("/union/witness/sign/")
         size = SignedCheckpoint.objects.latest().size
+        note = union_client.get(f"/union/witness/checkpoint-{size}.txt").content
         (tmp_path / f"checkpoint-{size}.txt").write_bytes(note)
         extra = []
         if previous:
             (old,) = previous
-            proof = union_client.get("/union/witness/consistency.txt").content
+            proof = union_client.get(f"/union/witness/consistency-{size}.txt").content
             (tmp_path / f"consistency-{old}-{size}.txt").write_bytes(proof)
             extra = [
                 "--previous",

@@ -301,33 +301,41 @@ def _download(text, filename):
 
 @require_POST
 @union_required
-def witness_checkpoint(request):
-    """Sign the current head and hand it over to be cosigned."""
+def witness_sign(request):
+    """Sign the current head now, rather than wait for the timer."""
     try:
-        checkpoint = log.publish_checkpoint()
+        log.publish_checkpoint()
     except log.LogRefused as refusal:
         messages.error(request, str(refusal))
-        return redirect("union_witness")
-    services.record_access(
-        user=request.user, kind="log.checkpoint_downloaded", payload={"size": checkpoint.size}
-    )
-    return _download(checkpoint.note, f"checkpoint-{checkpoint.size}.txt")
+    return redirect("union_witness")
+
+
+# The checkpoint, its proof and the upload all name one size, so a checkpoint the
+# timer signs in between cannot pair a proof with another checkpoint.
 
 
 @require_GET
 @union_required
-def witness_consistency(request):
-    """The consistency proof from the last cosigned checkpoint to the latest signed one."""
-    latest, previous = log.latest_checkpoint(), _last_cosigned()
-    if latest is None or previous is None:
+def witness_checkpoint(request, size):
+    checkpoint = get_object_or_404(SignedCheckpoint, size=size)
+    services.record_access(user=request.user, kind="log.checkpoint_downloaded", payload={"size": size})
+    return _download(checkpoint.note, f"checkpoint-{size}.txt")
+
+
+@require_GET
+@union_required
+def witness_consistency(request, size):
+    """The consistency proof from the last cosigned checkpoint to the signed one of ``size``."""
+    checkpoint, previous = get_object_or_404(SignedCheckpoint, size=size), _last_cosigned()
+    if previous is None or previous.size > size:
         raise Http404
     services.record_access(
-        user=request.user,
-        kind="log.consistency_downloaded",
-        payload={"old": previous.size, "new": latest.size},
+        user=request.user, kind="log.consistency_downloaded", payload={"old": previous.size, "new": size}
     )
-    text = chain.format_consistency_proof(previous.size, log.consistency_proof(previous.size, latest.size))
-    return _download(text, f"consistency-{previous.size}-{latest.size}.txt")
+    text = chain.format_consistency_proof(
+        previous.size, log.consistency_proof(previous.size, checkpoint.size)
+    )
+    return _download(text, f"consistency-{previous.size}-{size}.txt")
 
 
 @require_POST
