@@ -23,6 +23,7 @@ from consent.models import (
     LogVerification,
     Notice,
     SignedCheckpoint,
+    WitnessKey,
 )
 from tests.conftest import acknowledge, decide, sign_in_with_mfa
 
@@ -282,13 +283,21 @@ def test_a_forged_checkpoint_row_is_caught(history):
     assert "checkpoint" in output
 
 
-def test_new_tables_are_append_only(history):
-    log.publish_checkpoint()
-    for model in (LogNode, EventOpening, SignedCheckpoint):
-        with pytest.raises(DatabaseError), transaction.atomic():
-            model.objects.all().delete()
+def test_new_tables_are_append_only(history, union, witness_seed):
+    log.register_witness_key(user=union.user, vkey=witness_vkey(witness_seed))
+    checkpoint = log.publish_checkpoint()
+    log.add_cosignature(user=union.user, size=checkpoint.size, line=cosign(witness_seed, checkpoint))
+    tables = [LogNode, EventOpening, SignedCheckpoint, WitnessKey, Cosignature, ExplanationVersion]
+    for model in tables:
+        table = model._meta.db_table
         with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(f"UPDATE {model._meta.db_table} SET id = id")
+            cursor.execute(f"DELETE FROM {table}")
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {table} SET id = id")
+        if connection.vendor == "postgresql":
+            with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(f"TRUNCATE {table} CASCADE")
+    assert LogNode.objects.exists() and Cosignature.objects.exists()
 
 
 # --- Incremental verification ------------------------------------------------------
