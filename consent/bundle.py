@@ -103,6 +103,10 @@ Windows で `py` が見つからないと表示された場合は、`py` の代�
 - `head seq 1234`：最後の記録の通し番号です。
 - `entry_hash 3f5a…`：最後の記録のハッシュ値です。
 
+続く行は、ほかの確認の結果です。
+`checkpoint`（サーバーの署名と、記録全体のマークル木の根が一致したこと）、
+`texts`（説明文とお知らせの本文が、記録に残ったハッシュ値と一致したこと）などです。
+
 最後の記録の「通し番号:ハッシュ値」は、次回の検証で使うチェックポイントになります。
 このキットの `checkpoints.txt` の最後の行にも、同じ値が書いてあります。
 ただし「OK」だけでは、記録全体が作り直されていないことまでは分かりません。
@@ -313,6 +317,10 @@ and the unzipped files take about 700 MB.
 - `1234 events`: how many events were checked.
 - `head seq 1234`: the number of the last event.
 - `entry_hash 3f5a…`: the hash of the last event.
+
+The lines after it report the other checks:
+`checkpoint` (the server's signature holds and the Merkle root of the whole export matches),
+`texts` (each explanation and notice matches the hash the log recorded), and so on.
 
 The last event's `SEQ:HASH` is your checkpoint for next time.
 The last line of this kit's `checkpoints.txt` holds the same value.
