@@ -66,9 +66,10 @@ def receipt_data(request, decision):
         "how_to_verify": _(
             "The event with sequence number %(seq)d in the union's copy of the log must have the "
             "entry hash %(hash)s and this body. Its subject is a commitment: SHA-256 of the salt "
-            "followed by the secret, both on this receipt. Only you hold them, so showing this "
-            "receipt proves the event is yours and what you chose; nobody else can tell. The "
-            "inclusion proof shows the event is in the log the union cosigns."
+            "followed by the secret, both on this receipt. No page shows them to anyone but you "
+            "(the server keeps them in a private table), so showing this receipt proves the event "
+            "is yours and what you chose, and the union cannot tell without it. The inclusion "
+            "proof shows the event is in the log the union cosigns."
         )
         % {"seq": decision.audit_seq, "hash": decision.entry_hash},
     }
