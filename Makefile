@@ -27,12 +27,21 @@ $(DEV_STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 compile-messages: | $(BIN)/python
 	@if command -v msgfmt >/dev/null; then DEBUG=1 $(BIN)/python manage.py compilemessages --ignore=.venv -v 0; fi
 
-run: $(RUN_STAMP) compile-messages
+# The log's signing key is made once and kept in var/ (never committed); the
+# server reads it from the environment, as a deployment does.
+LOG_KEY := var/log-signing.key
+
+$(LOG_KEY): | $(RUN_STAMP)
 	mkdir -p var
-	DEBUG=1 $(BIN)/python manage.py migrate --no-input -v 0
-	DEBUG=1 $(BIN)/python manage.py createcachetable
-	DEBUG=1 $(BIN)/python manage.py seed_demo
-	DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+	umask 077 && DEBUG=1 $(BIN)/python manage.py generate_log_key > $@.tmp && mv $@.tmp $@
+
+RUN_ENV = DEBUG=1 LOG_SIGNING_KEY="$$(cat $(LOG_KEY))"
+
+run: $(RUN_STAMP) compile-messages $(LOG_KEY)
+	$(RUN_ENV) $(BIN)/python manage.py migrate --no-input -v 0
+	$(RUN_ENV) $(BIN)/python manage.py createcachetable
+	$(RUN_ENV) $(BIN)/python manage.py seed_demo
+	$(RUN_ENV) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 # Coverage of lines, with the floor set in pyproject.toml ([tool.coverage.report]).
 test: $(DEV_STAMP) compile-messages

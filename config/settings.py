@@ -9,6 +9,7 @@ default) the process refuses to start without ``SECRET_KEY``,
 import datetime
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -252,6 +253,27 @@ SITE_URL = os.getenv("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 SUPPORT_CONTACT = os.getenv("SUPPORT_CONTACT", "")
 HR_CONTACT = os.getenv("HR_CONTACT", "")
 UNION_CONTACT = os.getenv("UNION_CONTACT", "")
+
+# The witnessed log (docs/log-v2.md): checkpoints are signed notes under this
+# origin, with this Ed25519 key in the note private-key form
+# (PRIVATE+KEY+name+hash+key; `manage.py generate_log_key` makes one). With
+# DEBUG on and none set, consent.log derives a development key from SECRET_KEY.
+LOG_ORIGIN = os.getenv("LOG_ORIGIN") or urlsplit(SITE_URL).hostname + "/consent-log"
+LOG_SIGNING_KEY = os.getenv("LOG_SIGNING_KEY", "")
+if not DEBUG and not LOG_SIGNING_KEY:
+    raise ImproperlyConfigured("With DEBUG off LOG_SIGNING_KEY must be set (manage.py generate_log_key).")
+if LOG_SIGNING_KEY:
+    # consent.chain is the standard-library verifier: safe to import before Django is set up.
+    from consent.chain import NoteError, parse_private_key
+
+    try:
+        _log_key_name = parse_private_key(LOG_SIGNING_KEY).key.name
+    except NoteError as error:
+        raise ImproperlyConfigured(f"LOG_SIGNING_KEY is not a signing key: {error}") from None
+    if _log_key_name != LOG_ORIGIN:
+        raise ImproperlyConfigured(
+            f"LOG_SIGNING_KEY is named {_log_key_name!r}, but LOG_ORIGIN is {LOG_ORIGIN!r}: they must match"
+        )
 
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 60 * 60)
 SESSION_COOKIE_HTTPONLY = True

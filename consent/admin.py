@@ -1,15 +1,17 @@
 """The administrator's screens: offices, people, access flags and role grants.
 
 Administrators run the deployment; they are not meant to learn anyone's
-decision. So decisions and acknowledgements are not in the admin at all, the
-pseudonyms that would map chain events to names are not shown, audit events
-are read-only, complaints and checkpoints are absent, and nothing here can
-move an account to another person (email, password, linked user). Every
-change the admin can make (access flags, a person's name, office or active
-flag, offices, role grants) goes through a service, so each one is on the
-audit chain in the same transaction; nothing here deletes anything but a
-role grant.
+decision. So decisions, acknowledgements and the openings of the log's
+commitments are not in the admin at all, pseudonyms are not shown, audit
+events show no body or subject and are read-only, complaints and checkpoints
+are absent, and nothing here can move an account to another person (email,
+password, linked user). Every change the admin can make (access flags, a
+person's name, office or active flag, offices, role grants) goes through a
+service, so each one is on the audit chain in the same transaction; nothing
+here deletes anything but a role grant.
 """
+
+import json
 
 from allauth.account.decorators import secure_admin_login
 from allauth.account.models import EmailAddress
@@ -18,8 +20,9 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.utils.translation import gettext_lazy as _
 
-from consent import services
+from consent import audit, services
 from consent.access import signed_in_with_mfa
 from consent.models import AuditEvent, Employee, ExplanationVersion, Office, RoleGrant
 
@@ -153,6 +156,17 @@ class ExplanationVersionAdmin(ReadOnlyAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = ["seq", "kind", "occurred_at", "entry_hash"]
+    """Sequence, kind and time only; the actor only when it is a role holder or the system.
+
+    Bodies and subjects stay out: a commitment in the admin next to a name
+    is exactly what the log is built to prevent."""
+
+    list_display = ["seq", "kind", "occurred_at", "accountable_actor"]
     list_filter = ["kind"]
-    exclude = ["subject"]
+    fields = ["seq", "kind", "occurred_at", "accountable_actor"]
+    readonly_fields = fields
+
+    @admin.display(description=_("actor"))
+    def accountable_actor(self, obj):
+        actor = json.loads(obj.body)["actor"] or ""
+        return actor if actor == audit.SYSTEM or actor.startswith("staff:") else "—"

@@ -1,46 +1,97 @@
-"""The Django side of the audit chain: append under the head lock, verify, export.
+"""The Django side of the audit chain: append under the head lock, export.
 
 The hashing rules live in ``consent.chain`` (standard library only) so that
-the union's verifier and this module cannot disagree.
+the union's verifier and this module cannot disagree. Bodies follow
+docs/log-v2.md: an event about an employee names them only through a fresh
+commitment whose opening is stored privately (``EventOpening``) and handed to
+that employee alone; role holders act under a stable staff identity.
 """
 
 import datetime
+import hashlib
+import hmac
+import secrets
 
+from django.apps import apps as global_apps
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from consent import chain
-from consent.models import AuditEvent, AuditHead
+from consent.models import AuditEvent
 
+EMPLOYEE = "employee"
 SYSTEM = "system"
+COMPLAINANT = "complainant"
+SALT_BYTES = 16
 
 
 def rfc3339(moment):
     return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def append(kind, *, actor, subject=None, payload=None, event_model=AuditEvent, head_model=AuditHead):
+def body_time(moment, *, hour):
+    """The time a body carries: the hour for events about an employee, else the second.
+
+    An observer who saw someone at their desk at 10:03 cannot pick out their
+    event by the minute; role actions stay accountable to the second.
+    """
+    moment = moment.astimezone(datetime.UTC).replace(microsecond=0)
+    if hour:
+        moment = moment.replace(minute=0, second=0)
+    return moment
+
+
+def staff_identity(user):
+    """The stable identity under which a user acts in a role (HR, union, administrator).
+
+    A different keyed hash from the employee pseudonym, so it links none of
+    the same person's own events as an employee.
+    """
+    digest = hmac.new(settings.PSEUDONYM_KEY.encode(), f"staff:{user.pk}".encode(), hashlib.sha256)
+    return "staff:" + digest.hexdigest()[:32]
+
+
+def append(kind, *, actor, subject=None, payload=None, opening_for=None, secret=None, apps=None):
     """Append one event and return it. Must run inside the transaction it records.
+
+    ``opening_for`` (an Employee) makes the subject a commitment to the
+    employee's pseudonym plus ``secret`` (the fields only they may see); the
+    opening is stored with the event. ``apps`` is a migration's app registry.
 
     Call it last in the transaction: the head row stays locked until commit,
     and every other writer waits on it.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit.append must run inside the transaction it records")
+    if opening_for is None and secret is not None:
+        raise ValueError("a secret needs the employee it is about (opening_for)")
+    registry = apps or global_apps
+    head_model = registry.get_model("consent", "AuditHead")
     head = head_model.objects.select_for_update().get(pk=1)
     now = timezone.now()
     seq = head.seq + 1
+    opening = None
+    if opening_for is not None:
+        if subject is not None:
+            raise ValueError("an event about an employee has the commitment as its subject")
+        salt = secrets.token_bytes(SALT_BYTES)
+        hidden = {**(secret or {}), "pseudonym": opening_for.pseudonym}
+        subject = chain.commitment(salt, hidden)
+        opening = {"salt": salt.hex(), "secret": chain.canonical_json(hidden).decode()}
+    moment = body_time(now, hour=opening is not None)
     body = chain.make_body(
         seq=seq,
         kind=kind,
-        occurred_at=rfc3339(now),
+        occurred_at=moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
         actor=actor,
         subject=subject,
         payload=payload or {},
     )
     leaf = chain.leaf_hash(body)
     entry = chain.entry_hash(bytes.fromhex(head.entry_hash), leaf)
-    event = event_model.objects.create(
+    frontier, nodes = chain.frontier_append([bytes.fromhex(h) for h in head.frontier], head.seq, leaf)
+    event = registry.get_model("consent", "AuditEvent").objects.create(
         seq=seq,
         body=body.decode(),
         leaf_hash=leaf.hex(),
@@ -48,11 +99,18 @@ def append(kind, *, actor, subject=None, payload=None, event_model=AuditEvent, h
         entry_hash=entry.hex(),
         kind=kind,
         subject=subject or "",
-        occurred_at=now,
+        occurred_at=moment,
     )
+    node_model = registry.get_model("consent", "LogNode")
+    node_model.objects.bulk_create(node_model(level=lv, index=i, hash=h.hex()) for lv, i, h in nodes)
+    if opening is not None:
+        registry.get_model("consent", "EventOpening").objects.create(
+            seq=seq, employee=opening_for, created_at=now, **opening
+        )
     head.seq = seq
     head.entry_hash = entry.hex()
-    head.save(update_fields=["seq", "entry_hash"])
+    head.frontier = [h.hex() for h in frontier]
+    head.save(update_fields=["seq", "entry_hash", "frontier"])
     return event
 
 
@@ -77,5 +135,8 @@ def export_lines():
 
 
 def verify_database(checkpoints=()):
-    """Verify the stored chain, in insertion order, against optional checkpoints."""
+    """Links and leaves of the stored chain, in insertion order, against ``SEQ:HASH`` checkpoints.
+
+    ``consent.verification`` checks everything else the server holds.
+    """
     return chain.verify(exported_events(), checkpoints)

@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - the guide's commands are copied whole from the page, so they stay on one line
 """The union's verification kit: an export of the audit chain and all it takes to check it offline.
 
 One ZIP holds the export, the checkpoints to hold it to, the verifier itself
@@ -18,6 +19,9 @@ CHECKPOINTS_NAME = "checkpoints.txt"
 VERIFIER_NAME = "verify_chain.py"
 GUIDE_NAME = "VERIFY.md"
 README_NAME = "README.txt"
+CHECKPOINT_NOTE_NAME = "checkpoint.txt"
+LOG_KEY_NAME = "log.vkey"
+TEXTS_NAME = "texts.jsonl"
 
 # Deflating and checksumming each short line on its own costs more than the line; this batches them.
 _WRITE_BUFFER = 1 << 20
@@ -25,7 +29,7 @@ _WRITE_BUFFER = 1 << 20
 README = """\
 監査記録の確かめ方は VERIFY.md に書いてあります（前半が日本語、後半が英語です）。
 How to verify the audit chain is explained in VERIFY.md (Japanese first, then English).
-Windows: py verify_chain.py events.jsonl --checkpoints-file checkpoints.txt / macOS, Linux: python3 ...
+py verify_chain.py events.jsonl --checkpoints-file checkpoints.txt --checkpoint-note checkpoint.txt --key log.vkey --texts texts.jsonl (macOS, Linux: python3)
 """
 
 VERIFY_GUIDE = r"""# 監査記録の検証キット（同意台帳）
@@ -51,6 +55,9 @@ English follows the Japanese.
 - `verify_chain.py`：検証プログラムです。台帳のシステムが使っているものと同じファイルです。
 - `VERIFY.md`：この説明書です。
 - `README.txt`：案内です。
+- `checkpoint.txt`：サーバーが署名した最新のチェックポイント（記録の件数とマークル木の根）と、組合の連署です。
+- `log.vkey`：サーバーの署名を確かめる公開鍵です（`/log/key` と同じもの）。
+- `texts.jsonl`：任意であることの説明（全版）と、人事課のお知らせの本文です。
 
 ## 必要なもの
 
@@ -75,11 +82,11 @@ Python が入っているかは、次のコマンドで確かめられます。
 
 Windows：
 
-    py verify_chain.py events.jsonl --checkpoints-file checkpoints.txt
+    py verify_chain.py events.jsonl --checkpoints-file checkpoints.txt --checkpoint-note checkpoint.txt --key log.vkey --texts texts.jsonl
 
 macOS / Linux：
 
-    python3 verify_chain.py events.jsonl --checkpoints-file checkpoints.txt
+    python3 verify_chain.py events.jsonl --checkpoints-file checkpoints.txt --checkpoint-note checkpoint.txt --key log.vkey --texts texts.jsonl
 
 Windows で `py` が見つからないと表示された場合は、`py` の代わりに `python` と入力してください。
 記録が100万件の場合、検証には10秒から1分ほどかかります。
@@ -95,6 +102,10 @@ Windows で `py` が見つからないと表示された場合は、`py` の代�
 - `1234 events`：確かめた記録の件数です。
 - `head seq 1234`：最後の記録の通し番号です。
 - `entry_hash 3f5a…`：最後の記録のハッシュ値です。
+
+続く行は、ほかの確認の結果です。
+`checkpoint`（サーバーの署名と、記録全体のマークル木の根が一致したこと）、
+`texts`（説明文とお知らせの本文が、記録に残ったハッシュ値と一致したこと）などです。
 
 最後の記録の「通し番号:ハッシュ値」は、次回の検証で使うチェックポイントになります。
 このキットの `checkpoints.txt` の最後の行にも、同じ値が書いてあります。
@@ -178,42 +189,63 @@ Windows で `py` が見つからないと表示された場合は、`py` の代�
 ファイルが別のフォルダーにある場合は、ファイル名の代わりに、ファイルをコマンドの画面にドラッグしてください。
 ファイルの場所が入力されます。
 
-## 職員の受付票を確かめる
+## 職員の受付票で、その人の選択を確かめる（コミットメント）
 
-受付票には、監査記録上の仮名（`p-` で始まる文字列）、通し番号、監査記録のハッシュ値が載っています。
+監査記録（第2版）には、職員の名前も仮名も選択も、そのままでは入っていません。
+職員についての記録の `subject` は `c:` で始まる64桁の値（コミットメント）です。
+これは、記録ごとに新しい「ソルト」（ランダムな値）と、本人だけが知る「秘密」（仮名と選択など）から計算した値です。
+同じ人の記録でも毎回違う値になるので、組合も含めて、誰の記録か・何を選んだかは分かりません。
 
-1. 受付票の値をチェックポイントとして検証します（120 とハッシュ値は、受付票の値に置き換えます）。
+ソルトと秘密は、本人の受付票（JSON）と履歴にだけ載っています。
+職員が受付票を見せれば、その記録が本人のものであること、何を選んだかを証明できます。
 
-       py verify_chain.py events.jsonl --checkpoint 120:受付票のハッシュ値
+1. 職員から受付票の JSON（`receipt-….json`）と証明（`receipt-….tlog-proof`）を受け取り、このフォルダーに置きます。
+2. 次のコマンドを入力します。
 
-   「OK」なら、通し番号120の記録は受付票のとおりのハッシュ値で、監査記録全体とも矛盾しません。
-   ハッシュ値が違えば `checkpoint-mismatch`、その番号の記録がなければ `truncated` と表示されます。
+       py verify_chain.py events.jsonl --checkpoint-note checkpoint.txt --key log.vkey --opening receipt-….json --proof receipt-….tlog-proof
 
-2. その記録の行を探します。受付票のハッシュ値を含む行を、次のコマンドで表示します。
+   「OK」なら、受付票の記録は監査記録の中にあり、ソルトと秘密がその記録のコミットメントと一致します。
+   受付票の `secret` の `choice` が、その職員の選択です
+   （`opt_in` は「一体化する」、`opt_out` は「一体化しない」、`undecided` は「まだ決めていない」）。
 
-   - Windows：`findstr ハッシュ値 events.jsonl`
-   - macOS / Linux：`grep ハッシュ値 events.jsonl`
+## 組合が立会人として署名する（連署）
 
-   2行表示されることがあります。次の記録の `prev_hash`（1つ前のハッシュ値）にも同じ値が入るためです。
-   `"entry_hash":"ハッシュ値"` となっていて、行の最後が `"seq":120}` の行が、その職員の記録です。
+サーバーは、監査記録の状態（チェックポイント）に署名して公開します。
+組合は、前回連署したときの記録がそのまま含まれていることを組合のパソコンで確かめてから、連署（cosign）します。
+こうしておくと、後から記録を作り直しても必ず見つかります。
 
-3. その行の `body`（記録の中身）を確かめます。
-   - `subject`（対象者）が、受付票の仮名であること。
-   - `kind` が `decision.recorded`（選択の記録）であること。
-   - `payload` の `choice` が、受付票の選択と同じであること。
-     `opt_in` は「一体化する」、`opt_out` は「一体化しない」、`undecided` は「まだ決めていない」です。
+最初に1回だけ、鍵を作ります。表示された1行（公開鍵）を、組合の画面「立会人」で登録します。
+`witness.key`（秘密鍵）は組合のパソコンだけに保管し、誰にも渡さないでください。
 
-   `body` は行の中に文字列として入っています。
-   そのため、`\"subject\":\"p-…\"` のように、`"` の前に `\` が付いて見えます。
+    py verify_chain.py keygen union.example.jp/witness
+
+`union.example.jp/witness` は、組合を表す名前に置き換えてかまいません（空白と `+` は使えません）。
+秘密鍵は `witness.key` に保存され、登録する1行が画面に表示されます。
+
+毎回の手順：
+
+1. 組合の画面「立会人」で「現在のチェックポイントをダウンロード」を押します（`checkpoint-N.txt`）。
+2. 2回目からは「前回の連署からの整合性の証明」もダウンロードします（`consistency-M-N.txt`）。
+3. 次のコマンドを入力します（1回目は `--previous` と `--consistency-proof` を付けません）。
+
+       py verify_chain.py cosign --key witness.key --checkpoint checkpoint-N.txt --log-key log.vkey --previous cosigned-M.txt --consistency-proof consistency-M-N.txt --output cosigned-N.txt
+
+   N は今回の、M は前回連署したチェックポイントの件数です（ファイル名に入っています）。
+   記録が作り直されていれば、`REFUSED` と表示して連署せずに終わります（終了コード1）。その画面を保管してください。
+4. 表示された1行（`— ` で始まる連署）を、組合の画面に貼り付けてアップロードします。
+   `cosigned-N.txt` は次回の `--previous` に使うので、保管してください。
+
+## 説明文とお知らせの本文
+
+`texts.jsonl` には、任意であることの説明（全版）と人事課のお知らせの本文がすべて入っています。
+`--texts texts.jsonl` を付けて検証すると、各本文のハッシュ値を計算し直し、記録に残った値と照らし合わせます。
+職員が確認したときに説明が何と書いてあったかを、組合が自分で証明できます。
 
 ## 個人情報について
 
-監査記録に入っている人の情報は、仮名だけです。
-氏名、メールアドレス、職員番号やマイナンバーなどの番号は入っていません。
-仮名は、サーバー側で管理する鍵を使って、職員番号から作った値です。
-鍵がなければ、仮名から本人をたどることはできません。
-ただし、受付票を見れば、その職員の仮名は分かります。
-キットは組合の内部資料として、大切に扱ってください。
+監査記録に入っている人の情報は、役割のある人（人事課・組合・管理者）の識別子（`staff:` で始まる値）だけです。
+職員本人の出来事には、名前・仮名・選択・所属は入っていません。時刻も「時」までです。
+受付票を見せてもらったときだけ、その人の記録と選択が分かります。キットは組合の内部資料として、大切に扱ってください。
 
 ---
 
@@ -238,6 +270,9 @@ The kit contains:
 - `verify_chain.py`: the verifier; the very same file the ledger itself uses.
 - `VERIFY.md`: this guide.
 - `README.txt`: a pointer to this guide.
+- `checkpoint.txt`: the latest checkpoint the server signed (the number of events and the Merkle tree's root), with the union's cosignatures.
+- `log.vkey`: the server's public key that checks its signature (the same as at `/log/key`).
+- `texts.jsonl`: every version of the explanation that the choice is voluntary, and every HR notice, in full.
 
 ## What you need
 
@@ -262,11 +297,11 @@ To see whether Python is installed:
 
 Windows:
 
-    py verify_chain.py events.jsonl --checkpoints-file checkpoints.txt
+    py verify_chain.py events.jsonl --checkpoints-file checkpoints.txt --checkpoint-note checkpoint.txt --key log.vkey --texts texts.jsonl
 
 macOS / Linux:
 
-    python3 verify_chain.py events.jsonl --checkpoints-file checkpoints.txt
+    python3 verify_chain.py events.jsonl --checkpoints-file checkpoints.txt --checkpoint-note checkpoint.txt --key log.vkey --texts texts.jsonl
 
 If Windows says `py` is not found, type `python` instead of `py`.
 For a million events, verification takes from about ten seconds to a minute,
@@ -282,6 +317,10 @@ and the unzipped files take about 700 MB.
 - `1234 events`: how many events were checked.
 - `head seq 1234`: the number of the last event.
 - `entry_hash 3f5a…`: the hash of the last event.
+
+The lines after it report the other checks:
+`checkpoint` (the server's signature holds and the Merkle root of the whole export matches),
+`texts` (each explanation and notice matches the hash the log recorded), and so on.
 
 The last event's `SEQ:HASH` is your checkpoint for next time.
 The last line of this kit's `checkpoints.txt` holds the same value.
@@ -363,44 +402,60 @@ Then verify a second time against that file:
 If the file is in another folder, drag the file onto the command window instead of typing its name;
 its location is filled in.
 
-## Checking an employee's receipt
+## Proving an employee's decision with their receipt (commitments)
 
-A receipt shows the employee's pseudonym on the audit chain (starting with `p-`),
-a `seq` and an `entry_hash`.
+Version 2 of the audit log holds no employee's name, pseudonym or choice in clear.
+The `subject` of an event about an employee is a commitment: `c:` and 64 hex digits,
+the SHA-256 of a fresh random salt followed by a secret (the employee's pseudonym and their hidden fields).
+It is new for every event, so nobody, the union included, can tell whose event it is or what was chosen.
 
-1. Verify with the receipt's values as a checkpoint
-   (put the receipt's number and hash in place of 120 and HASH):
+Only the employee's own receipt (JSON) and history hold the salt and the secret.
+By showing the receipt, an employee proves the event is theirs and what they chose.
 
-       py verify_chain.py events.jsonl --checkpoint 120:HASH
+1. Put the employee's receipt (`receipt-….json`) and proof (`receipt-….tlog-proof`) in this folder.
+2. Run:
 
-   "OK" means event 120 has exactly the receipt's hash and fits into the whole chain.
-   A different hash gives `checkpoint-mismatch`; a chain that stops before that number gives `truncated`.
+       py verify_chain.py events.jsonl --checkpoint-note checkpoint.txt --key log.vkey --opening receipt-….json --proof receipt-….tlog-proof
 
-2. Find that event's line: show the lines that contain the receipt's hash.
+   "OK" means the receipt's event is in the log and its salt and secret open the event's commitment.
+   The `choice` in the receipt's `secret` is the employee's choice
+   (`opt_in`: combine them; `opt_out`: do not combine them; `undecided`: not decided yet).
 
-   - Windows: `findstr HASH events.jsonl`
-   - macOS / Linux: `grep HASH events.jsonl`
+## Witnessing the log (cosigning)
 
-   You may see two lines, because the next event's `prev_hash` (the hash before it) holds the same value.
-   The employee's event is the line with `"entry_hash":"HASH"` that ends with `"seq":120}`.
+The server signs and publishes the state of the log (a checkpoint).
+The union cosigns a checkpoint only after its own computer has checked that the log still contains
+what it cosigned last time, so a log rewritten later is always caught.
 
-3. Check that line's `body` (the event itself):
-   - `subject` is the pseudonym on the receipt;
-   - `kind` is `decision.recorded`;
-   - `choice` in the `payload` is the choice on the receipt
-     (`opt_in`: combine them; `opt_out`: do not combine them; `undecided`: not decided yet).
+Once: make a key pair and register the printed line (the public key) on the union's Witness page.
+Keep `witness.key` (the private key) on the union's computer only.
 
-   The body sits inside the line as a string,
-   so its quotes show with a backslash before them, like `\"subject\":\"p-…\"`.
+    py verify_chain.py keygen union.example.jp/witness
+
+Each time:
+
+1. On the Witness page, download the current checkpoint (`checkpoint-N.txt`).
+2. From the second time on, also download the consistency proof from the last cosigned checkpoint (`consistency-M-N.txt`).
+3. Run (the first time, leave out `--previous` and `--consistency-proof`):
+
+       py verify_chain.py cosign --key witness.key --checkpoint checkpoint-N.txt --log-key log.vkey --previous cosigned-M.txt --consistency-proof consistency-M-N.txt --output cosigned-N.txt
+
+   N is this checkpoint's size and M the size of the one you cosigned last (both are in the file names).
+   If the log was rewritten, it prints `REFUSED` and does not cosign (exit code 1): keep what it printed.
+4. Paste the printed line (starting with `— `) on the Witness page and upload it.
+   Keep `cosigned-N.txt`: it is next time's `--previous`.
+
+## The explanation and notice texts
+
+`texts.jsonl` holds every version of the explanation that the choice is voluntary and every HR notice, in full.
+Verifying with `--texts texts.jsonl` recomputes each text's hash and matches it with the log,
+so the union can prove what the explanation said when someone acknowledged it.
 
 ## Personal data
 
-The only thing the audit chain holds about people is pseudonyms.
-It holds no names, no email addresses and no numbers such as employee numbers or My Number.
-A pseudonym is computed from the employee number with a key kept on the server side;
-without that key, nobody can trace a pseudonym back to a person.
-Anyone who sees an employee's receipt does learn that employee's pseudonym, though,
-so treat this kit as an internal union document.
+The only identities in the log are those of people acting in a role (HR, union, administrator: values starting with `staff:`).
+Events about employees carry no name, pseudonym, choice or office, and their time only to the hour.
+Only a receipt an employee shows opens their events. Treat this kit as an internal union document.
 """
 
 
@@ -441,12 +496,26 @@ def _member(name, moment):
     return info
 
 
-def write_bundle(out, *, export_lines, checkpoints, head_seq, head_hash, created_at) -> None:
+def write_bundle(
+    out,
+    *,
+    export_lines,
+    checkpoints,
+    head_seq,
+    head_hash,
+    created_at,
+    checkpoint_note="",
+    log_key="",
+    texts_lines=(),
+) -> None:
     """Write the verification kit as a ZIP to the binary file object ``out``.
 
     ``export_lines`` (lines of ``chain.export_line``, without newlines) are
     streamed into ``events.jsonl``, so memory does not grow with the chain.
     An empty chain has ``head_seq`` 0, and its head is left out.
+    ``checkpoint_note`` (the latest signed checkpoint with its cosignatures),
+    ``log_key`` (the server's vkey) and ``texts_lines`` (the explanations and
+    notices, one JSON object a line) are written beside it when given.
     """
     checkpoints_file = _checkpoints_text(
         checkpoints, head_seq=head_seq, head_hash=head_hash, created_at=created_at
@@ -457,6 +526,11 @@ def write_bundle(out, *, export_lines, checkpoints, head_seq, head_hash, created
         archive.writestr(_member(GUIDE_NAME, moment), VERIFY_GUIDE)
         archive.writestr(_member(VERIFIER_NAME, moment), Path(chain.__file__).read_bytes())
         archive.writestr(_member(CHECKPOINTS_NAME, moment), checkpoints_file)
+        if checkpoint_note:
+            archive.writestr(_member(CHECKPOINT_NOTE_NAME, moment), checkpoint_note)
+        if log_key:
+            archive.writestr(_member(LOG_KEY_NAME, moment), log_key.strip() + "\n")
+        archive.writestr(_member(TEXTS_NAME, moment), "".join(line + "\n" for line in texts_lines))
         # ZIP64 from the start: an entry that passes 2 GiB while streaming cannot be switched to it later.
         member = archive.open(_member(EVENTS_NAME, moment), "w", force_zip64=True)
         with io.BufferedWriter(member, _WRITE_BUFFER) as events:

@@ -40,10 +40,8 @@ def shipped_version(number=1):
 
 
 def content_hash(number, fields):
-    """SHA-256 over the version number and every text, as the chain records it."""
-    return chain.digest(
-        {"number": number, **{f"{n}_{lang}": fields[f"{n}_{lang}"] for n in FIELDS for lang in LANGS}}
-    )
+    """SHA-256 over the version number and every text, as the chain and the verifier compute it."""
+    return chain.explanation_digest(number, fields)
 
 
 def render(body):

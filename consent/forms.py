@@ -237,3 +237,20 @@ class CheckpointUploadForm(forms.Form):
     file = forms.FileField(
         label=_("Checkpoint file"), error_messages={"required": _("Choose a checkpoint file.")}
     )
+
+
+class WitnessKeyForm(forms.Form):
+    vkey = forms.CharField(
+        label=_("Witness key (the line in the .vkey file)"),
+        max_length=500,
+        error_messages={"required": _("Paste the witness key first.")},
+    )
+
+
+class CosignatureForm(forms.Form):
+    size = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    line = forms.CharField(
+        label=_("Cosignature line (what the cosign command printed)"),
+        max_length=1000,
+        error_messages={"required": _("Paste the cosignature line first.")},
+    )

@@ -219,10 +219,16 @@ class Decision(models.Model):
 
 
 class AuditHead(models.Model):
-    """The single row every appender locks: it serialises writers to the chain."""
+    """The single row every appender locks: it serialises writers to the chain.
+
+    ``frontier`` holds the hex hashes of the Merkle tree's complete subtrees
+    (the binary decomposition of ``seq``, left to right), so the root of the
+    tree needs no read and an append knows which nodes it completes.
+    """
 
     seq = models.PositiveBigIntegerField(default=0)
     entry_hash = models.CharField(max_length=64)
+    frontier = models.JSONField(default=list)
 
     def __str__(self):
         return f"head #{self.seq}"
@@ -241,7 +247,7 @@ class AuditEvent(models.Model):
     prev_hash = models.CharField(max_length=64, unique=True)
     entry_hash = models.CharField(max_length=64, unique=True)
     kind = models.CharField(max_length=60, db_index=True)
-    subject = models.CharField(max_length=40, blank=True, default="", db_index=True)
+    subject = models.CharField(max_length=70, blank=True, default="", db_index=True)
     occurred_at = models.DateTimeField(db_index=True)
 
     class Meta:
@@ -251,6 +257,109 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"#{self.seq} {self.kind}"
+
+
+class LogNode(models.Model):
+    """A complete subtree of the Merkle tree over the chain's leaves (append-only).
+
+    Node ``(level, index)`` covers leaves ``[index * 2**level, (index + 1) * 2**level)``;
+    level 0 are the leaves. Any subtree hash is a combination of at most
+    ``2 log n`` of them, so a proof is one query.
+    """
+
+    level = models.PositiveSmallIntegerField()
+    index = models.PositiveBigIntegerField()
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["level", "index"], name="unique_log_node")]
+
+    def __str__(self):
+        return f"({self.level}, {self.index})"
+
+
+class EventOpening(models.Model):
+    """What opens one event's commitment: only the employee it is about sees it.
+
+    The body carries ``SHA-256(salt || canonical_json(secret))``; the salt and
+    the secret (the employee's pseudonym and the fields hidden from everyone
+    else) stay here and in the employee's own receipt. Append-only.
+    """
+
+    seq = models.PositiveBigIntegerField(unique=True)
+    employee = models.ForeignKey(Employee, on_delete=models.PROTECT, related_name="openings")
+    salt = models.CharField(max_length=32)
+    secret = models.TextField()
+    # The exact moment; the body carries only the hour.
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["seq"]
+
+    def __str__(self):
+        return f"opening #{self.seq}"
+
+
+class SignedCheckpoint(models.Model):
+    """A tree head the server signed (a C2SP checkpoint in a signed note). Append-only."""
+
+    size = models.PositiveBigIntegerField(unique=True)
+    root = models.CharField(max_length=64)
+    note = models.TextField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["size"]
+        get_latest_by = "size"
+
+    def __str__(self):
+        return f"checkpoint {self.size}"
+
+
+class WitnessKey(models.Model):
+    """A witness's verifier key (signed-note vkey form), registered by the union on the chain."""
+
+    name = models.CharField(max_length=200, unique=True)
+    vkey = models.TextField(unique=True)
+    registered_at = models.DateTimeField()
+    audit_seq = models.PositiveBigIntegerField(unique=True)
+
+    def __str__(self):
+        return self.name
+
+
+class Cosignature(models.Model):
+    """A witness's cosignature line (tlog-cosignature v1) on one signed checkpoint. Append-only."""
+
+    checkpoint = models.ForeignKey(SignedCheckpoint, on_delete=models.PROTECT, related_name="cosignatures")
+    witness = models.ForeignKey(WitnessKey, on_delete=models.PROTECT, related_name="cosignatures")
+    line = models.TextField()
+    created_at = models.DateTimeField()
+    audit_seq = models.PositiveBigIntegerField(unique=True)
+
+    class Meta:
+        ordering = ["checkpoint__size", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["checkpoint", "witness"], name="one_cosignature_per_witness")
+        ]
+
+    def __str__(self):
+        return f"{self.witness} on {self.checkpoint}"
+
+
+class LogVerification(models.Model):
+    """How far the server has verified the chain, so the union's page resumes from there."""
+
+    size = models.PositiveBigIntegerField()
+    entry_hash = models.CharField(max_length=64)
+    root = models.CharField(max_length=64)
+    verified_at = models.DateTimeField()
+
+    class Meta:
+        get_latest_by = "size"
+
+    def __str__(self):
+        return f"verified to {self.size}"
 
 
 class Notice(models.Model):

@@ -40,7 +40,6 @@ from consent.models import (
     Office,
     RoleGrant,
     SwitchoverCase,
-    pseudonym_for,
     validate_organisation_email,
 )
 from consent.mynumber import contains_my_number
@@ -63,14 +62,6 @@ class NotAcknowledged(Exception):
 
 class NoChange(Exception):
     """The submission repeats the employee's current choice; nothing is recorded."""
-
-
-def actor_for(user):
-    """The pseudonym under which a user acts on the chain."""
-    employee = Employee.objects.filter(user=user).first()
-    if employee:
-        return employee.pseudonym
-    return pseudonym_for("user", user.pk)
 
 
 def check_free_text(text):
@@ -146,8 +137,8 @@ def record_explanation_viewed(*, user, version):
     employee = _employee(user)
     return audit.append(
         "explanation.viewed",
-        actor=employee.pseudonym,
-        subject=employee.pseudonym,
+        actor=audit.EMPLOYEE,
+        opening_for=employee,
         payload={"version": version.number, "content_hash": version.content_hash},
     )
 
@@ -168,7 +159,7 @@ def acknowledge_explanation(*, user, version, demo=False):
     now = timezone.now()
     acknowledgement = Acknowledgement(employee=employee, version=version, created_at=now, audit_seq=0)
     event = audit.append(
-        "explanation.acknowledged", actor=employee.pseudonym, subject=employee.pseudonym, payload=payload
+        "explanation.acknowledged", actor=audit.EMPLOYEE, opening_for=employee, payload=payload
     )
     acknowledgement.audit_seq = event.seq
     acknowledgement.save()
@@ -212,14 +203,18 @@ def record_decision(*, user, choice, comment="", channel="web", sign_in_method="
     if choice == employee.current_choice:
         raise NoChange()
     version = acknowledgement.version
-    payload = {
+    # The choice and how it was made are hidden in the commitment; the body
+    # keeps only what names public records (the text and the acknowledgement).
+    secret = {
         "choice": choice,
         "previous_choice": employee.current_choice or None,
+        "channel": channel,
+        "sign_in_method": sign_in_method,
+    }
+    payload = {
         "explanation_version": version.number,
         "explanation_hash": version.content_hash,
         "acknowledgement_seq": acknowledgement.audit_seq,
-        "channel": channel,
-        "sign_in_method": sign_in_method,
     }
     if demo:
         payload["demo"] = True
@@ -241,7 +236,7 @@ def record_decision(*, user, choice, comment="", channel="web", sign_in_method="
     employee.save(update_fields=["current_choice"])
     _follow_switchover(employee, previous, choice, decision.created_at)
     event = audit.append(
-        "decision.recorded", actor=employee.pseudonym, subject=employee.pseudonym, payload=payload
+        "decision.recorded", actor=audit.EMPLOYEE, opening_for=employee, secret=secret, payload=payload
     )
     decision.audit_seq = event.seq
     decision.entry_hash = event.entry_hash
@@ -315,9 +310,18 @@ def _send_confirmation(user, decision):
 
 @transaction.atomic
 def record_sign_in(*, user, methods):
-    """Append a sign-in event: which factors were used, never where from."""
+    """Append a sign-in event: which factors were used, never where from.
+
+    An employee's sign-in is about them: the methods are hidden in its
+    commitment. An account that is no employee (an administrator) signs in
+    under its staff identity."""
+    employee = Employee.objects.filter(user=user).first()
+    if employee is None:
+        return audit.append(
+            "account.signed_in", actor=audit.staff_identity(user), payload={"methods": methods}
+        )
     return audit.append(
-        "account.signed_in", actor=actor_for(user), subject=actor_for(user), payload={"methods": methods}
+        "account.signed_in", actor=audit.EMPLOYEE, opening_for=employee, secret={"methods": methods}
     )
 
 
@@ -403,7 +407,7 @@ def publish_explanation_version(*, user, fields):
     AuditHead.objects.select_for_update().get(pk=1)
     current = ExplanationVersion.current()
     return publish_explanation(
-        actor=actor_for(user), number=(current.number if current else 0) + 1, fields=fields
+        actor=audit.staff_identity(user), number=(current.number if current else 0) + 1, fields=fields
     )
 
 
@@ -419,7 +423,7 @@ def publish_notice(*, user, title, body, offices=(), accept_flagged=False):
     if flagged and not accept_flagged:
         raise CompulsionWording(flagged)
     offices = list(offices)
-    content_hash = chain.digest({"title": title, "body": body, "offices": sorted(o.code for o in offices)})
+    content_hash = chain.notice_digest(title, body, [o.code for o in offices])
     notice = Notice(
         title=title,
         body=body,
@@ -430,7 +434,7 @@ def publish_notice(*, user, title, body, offices=(), accept_flagged=False):
     )
     event = audit.append(
         "notice.published",
-        actor=actor_for(user),
+        actor=audit.staff_identity(user),
         payload={
             "content_hash": content_hash,
             "offices": sorted(o.code for o in offices),
@@ -470,9 +474,10 @@ def record_switchover_step(*, user, case, step):
     case.save(update_fields=["steps_done", "closed_at"])
     audit.append(
         "switchover.step_recorded",
-        actor=actor_for(user),
-        subject=case.employee.pseudonym,
-        payload={"case": case.pk, "kind": case.kind, "step": step},
+        actor=audit.staff_identity(user),
+        opening_for=case.employee,
+        secret={"case": case.pk},
+        payload={"kind": case.kind, "step": step},
     )
     return case
 
@@ -481,7 +486,7 @@ def record_switchover_step(*, user, case, step):
 def record_access(*, user, kind, payload=None):
     """Reads that must leave a trace: HR opening the queue or exporting figures,
     the union exporting the chain."""
-    return audit.append(kind, actor=actor_for(user), payload=payload or {})
+    return audit.append(kind, actor=audit.staff_identity(user), payload=payload or {})
 
 
 @dataclass
@@ -628,7 +633,7 @@ def import_roster(*, user, parsed, invite=True):
         get_user_model().objects.filter(pk=employee.user_id).update(is_active=False)
     audit.append(
         "roster.imported",
-        actor=actor_for(user),
+        actor=audit.staff_identity(user),
         payload={
             "sha256": parsed.sha256,
             "encoding": parsed.encoding,
@@ -670,8 +675,6 @@ def _send_invitation(user):
 
 
 # --- Complaints and the union -------------------------------------------------
-
-COMPLAINT_ACTOR = "complainant"
 
 
 def _new_complaint_number():
@@ -717,7 +720,7 @@ def file_complaint(
     complaint.full_clean()
     complaint.save()
     audit.append(
-        "complaint.filed", actor=COMPLAINT_ACTOR, payload={"complaint": number, "anonymous": anonymous}
+        "complaint.filed", actor=audit.COMPLAINANT, payload={"complaint": number, "anonymous": anonymous}
     )
     return complaint, code
 
@@ -776,7 +779,7 @@ def add_complaint_message(*, complaint, author, body, internal=False, user=None)
     Complaint.objects.filter(pk=complaint.pk).update(updated_at=message.created_at)
     audit.append(
         "complaint.note_added" if internal else "complaint.message_added",
-        actor=actor_for(user) if user else COMPLAINT_ACTOR,
+        actor=audit.staff_identity(user) if user else audit.COMPLAINANT,
         payload={"complaint": complaint.number, "from": author},
     )
     return message
@@ -795,7 +798,7 @@ def set_complaint_status(*, complaint, status, user=None):
     complaint.refresh_from_db()
     audit.append(
         "complaint.status_changed",
-        actor=actor_for(user) if user else COMPLAINT_ACTOR,
+        actor=audit.staff_identity(user) if user else audit.COMPLAINANT,
         payload={"complaint": complaint.number, "status": status},
     )
     return complaint
@@ -810,7 +813,7 @@ def save_checkpoint(*, user):
     )
     audit.append(
         "audit.checkpoint_saved",
-        actor=actor_for(user),
+        actor=audit.staff_identity(user),
         payload={"seq": head.seq, "entry_hash": head.entry_hash},
     )
     return checkpoint
@@ -823,14 +826,19 @@ def grant_role(*, actor, user, role, grant=None):
     grant = grant or RoleGrant(user=user, role=role)
     grant.user, grant.role = user, role
     grant.save()
-    audit.append("role.granted", actor=_admin_actor(actor), subject=actor_for(user), payload={"role": role})
+    audit.append(
+        "role.granted", actor=_admin_actor(actor), subject=audit.staff_identity(user), payload={"role": role}
+    )
     return grant
 
 
 @transaction.atomic
 def revoke_role(*, actor, grant):
     audit.append(
-        "role.revoked", actor=_admin_actor(actor), subject=actor_for(grant.user), payload={"role": grant.role}
+        "role.revoked",
+        actor=_admin_actor(actor),
+        subject=audit.staff_identity(grant.user),
+        payload={"role": grant.role},
     )
     grant.delete()
 
@@ -838,15 +846,15 @@ def revoke_role(*, actor, grant):
 # --- The administrator ----------------------------------------------------------
 #
 # Every change the Django admin can make goes through one of these, so each is
-# on the chain in the same transaction. The administrator acts under actor_for
-# (log v2 replaces it with a staff identity that links no employee events).
+# on the chain in the same transaction. The administrator acts under a staff
+# identity, which links no employee events (docs/log-v2.md).
 
 ACCESS_FLAGS = ("is_active", "is_staff", "is_superuser")
 
 
 def _admin_actor(actor):
     """The administrator making a change, or the system when a command makes it."""
-    return audit.SYSTEM if actor is None else actor_for(actor)
+    return audit.SYSTEM if actor is None else audit.staff_identity(actor)
 
 
 @transaction.atomic
@@ -862,7 +870,10 @@ def set_account_access(*, actor, user, **flags):
         setattr(user, name, value)
     user.save(update_fields=list(changed))
     audit.append(
-        "account.access_changed", actor=_admin_actor(actor), subject=actor_for(user), payload=changed
+        "account.access_changed",
+        actor=_admin_actor(actor),
+        subject=audit.staff_identity(user),
+        payload=changed,
     )
     return user
 
@@ -886,7 +897,7 @@ def update_employee(*, actor, employee, display_name, office, is_active):
     # Never write current_choice back: a decision may have committed since we read the row.
     employee.save(update_fields=changed)
     audit.append(
-        "employee.updated", actor=_admin_actor(actor), subject=employee.pseudonym, payload={"fields": changed}
+        "employee.updated", actor=_admin_actor(actor), opening_for=employee, payload={"fields": changed}
     )
     return employee
 

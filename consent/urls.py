@@ -1,6 +1,6 @@
 from django.urls import path
 
-from consent.views import complaints, employee, hr, public, union
+from consent.views import complaints, employee, hr, log, public, union
 
 urlpatterns = [
     path("", employee.home, name="home"),
@@ -10,7 +10,12 @@ urlpatterns = [
     path("explanation/acknowledge/", employee.acknowledge, name="acknowledge"),
     path("decision/", employee.decision, name="decision"),
     path("history/", employee.history, name="history"),
+    path("history/events/<int:seq>.tlog-proof", employee.event_proof, name="event_proof"),
     path("receipts/<str:receipt_id>.json", employee.receipt_json, name="receipt_json"),
+    path("receipts/<str:receipt_id>.jsonld", employee.receipt_jsonld, name="receipt_jsonld"),
+    path("receipts/<str:receipt_id>.tlog-proof", employee.receipt_tlog_proof, name="receipt_tlog_proof"),
+    path("log/checkpoint", log.checkpoint, name="log_checkpoint"),
+    path("log/key", log.key, name="log_key"),
     path("receipts/<str:receipt_id>/", employee.receipt, name="receipt"),
     path("hr/", hr.dashboard, name="hr_dashboard"),
     path("hr/figures.csv", hr.export_csv, name="hr_export"),
@@ -34,5 +39,17 @@ urlpatterns = [
     path("union/audit/checkpoint/", union.save_checkpoint, name="union_checkpoint"),
     path("union/audit/verify-checkpoints/", union.verify_checkpoints, name="union_verify_checkpoints"),
     path("union/audit/export.zip", union.export_bundle, name="union_export"),
+    path("union/witness/", union.witness, name="union_witness"),
+    path("union/witness/key/", union.witness_key, name="union_witness_key"),
+    path("union/witness/sign/", union.witness_sign, name="union_witness_sign"),
+    path(
+        "union/witness/checkpoint-<int:size>.txt", union.witness_checkpoint, name="union_witness_checkpoint"
+    ),
+    path(
+        "union/witness/consistency-<int:size>.txt",
+        union.witness_consistency,
+        name="union_witness_consistency",
+    ),
+    path("union/witness/cosignature/", union.witness_cosignature, name="union_witness_cosignature"),
     path("union/indicators/", union.indicators_view, name="union_indicators"),
 ]

@@ -54,8 +54,9 @@ def test_an_employee_signs_in_by_email_and_the_sign_in_is_audited(client, alice)
     response = sign_in(client, "alice@example.jp")
     assert response.status_code == 302
     event = AuditEvent.objects.filter(kind="account.signed_in").get()
-    assert event.subject == alice.pseudonym
-    assert json.loads(event.body)["payload"] == {"methods": "password"}
+    # The methods are hers alone: in the commitment, opened by her history.
+    assert json.loads(alice.openings.get(seq=event.seq).secret)["methods"] == "password"
+    assert json.loads(event.body)["payload"] == {} and "password" not in event.body
     assert "alice" not in event.body
 
 
@@ -138,6 +139,8 @@ def test_a_malformed_boolean_setting_is_refused():
 
 
 def test_production_settings_are_secure():
+    from consent.chain import generate_key
+
     env = {
         **os.environ,
         "DEBUG": "false",
@@ -145,6 +148,8 @@ def test_production_settings_are_secure():
         "ALLOWED_HOSTS": "ledger.example.jp",
         "DATABASE_URL": "postgres://u@localhost/db",
         "ALLOWED_EMAIL_DOMAINS": "example.jp",
+        "SITE_URL": "https://ledger.example.jp",
+        "LOG_SIGNING_KEY": generate_key("ledger.example.jp/consent-log")[0],
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }
     code = (

@@ -8,7 +8,7 @@ import pytest
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.utils import translation
 
-from consent import services
+from consent import audit, services
 from consent.models import AuditEvent, Choice, Office, RoleGrant
 from tests.conftest import acknowledge, decide, sign_in_with_mfa
 
@@ -92,7 +92,8 @@ def test_role_grants_are_on_the_chain(admin_client, admin_user, alice):
     admin_client.post("/admin/consent/rolegrant/add/", {"user": alice.user.pk, "role": "union"})
     grant = RoleGrant.objects.get(user=alice.user)
     event = AuditEvent.objects.get(kind="role.granted")
-    assert json.loads(event.body)["payload"] == {"role": "union"} and event.subject == alice.pseudonym
+    assert json.loads(event.body)["payload"] == {"role": "union"}
+    assert event.subject == audit.staff_identity(alice.user) != alice.pseudonym
     admin_client.post(f"/admin/consent/rolegrant/{grant.pk}/delete/", {"post": "yes"})
     assert not RoleGrant.objects.exists()
     assert AuditEvent.objects.filter(kind="role.revoked").count() == 1
@@ -154,22 +155,7 @@ def admin_pages(model):
     return pages
 
 
-@pytest.mark.parametrize(
-    "model",
-    [
-        pytest.param(
-            model,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="The AuditEvent admin is logdj's part of #7 (log v2): it still shows bodies. "
-                "Remove this mark when that branch is merged.",
-            ),
-        )
-        if model == "consent.auditevent"
-        else model
-        for model in sorted(ADMIN_MODELS)
-    ],
-)
+@pytest.mark.parametrize("model", sorted(ADMIN_MODELS))
 def test_no_admin_page_shows_a_choice_a_pseudonym_or_decision_data(admin_client, decided, alice, bob, model):
     secrets = [*Choice.values, "current_choice", "私的なコメントです"]
     secrets += [person.pseudonym for person in (alice, bob)]
@@ -200,7 +186,7 @@ def test_access_flags_set_in_the_admin_are_on_the_chain(admin_client, admin_user
     assert alice.user.is_staff and not alice.user.is_superuser
     [event] = events_of("account.access_changed")
     assert event["payload"] == {"is_staff": True}
-    assert event["actor"] == services.actor_for(admin_user)
+    assert event["actor"] == audit.staff_identity(admin_user)
     # Saving the form again with nothing changed records nothing.
     admin_client.post(f"/admin/auth/user/{alice.user.pk}/change/", form)
     assert len(events_of("account.access_changed")) == 1
@@ -271,3 +257,35 @@ def test_seed_demo_grants_roles_and_admin_access_through_the_services(db, settin
     granted = sorted(event["payload"]["role"] for event in events_of("role.granted"))
     assert granted == ["hr", "union"] and RoleGrant.objects.count() == 2
     assert events_of("account.access_changed")[0]["payload"] == {"is_staff": True, "is_superuser": True}
+
+
+def test_no_admin_page_shows_a_body_a_commitment_or_an_opening(admin_client, admin_user, alice, hr):
+    """Walk every changelist and change page: sequence, kind, time, and only accountable actors."""
+    from django.contrib import admin
+
+    from consent import services
+    from consent.models import EventOpening
+
+    acknowledge(alice)
+    decide(alice, Choice.OPT_IN)
+    services.record_sign_in(user=alice.user, methods="password")
+    services.grant_role(actor=admin_user, user=alice.user, role="union")
+    paths = ["/admin/"]
+    for model in admin.site._registry:
+        base = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+        paths.append(base)
+        paths += [f"{base}{pk}/change/" for pk in model.objects.values_list("pk", flat=True)[:100]]
+    pages = ""
+    for path in paths:
+        response = admin_client.get(path)
+        assert response.status_code in (200, 302, 403), path
+        pages += response.content.decode()
+    for event in AuditEvent.objects.all():
+        assert event.body not in pages
+        if event.subject.startswith("c:"):
+            assert event.subject not in pages
+    for opening in EventOpening.objects.all():
+        assert opening.salt not in pages and opening.secret not in pages
+    assert alice.pseudonym not in pages and "opt_in" not in pages
+    # Role holders stay accountable: the administrator's identity is shown with the grant.
+    assert audit.staff_identity(admin_user) in pages

@@ -13,7 +13,7 @@ from consent import chain
 from consent.bundle import write_bundle
 
 CREATED_AT = "2025-06-01T09:00:00.000000Z"
-MEMBERS = {"events.jsonl", "checkpoints.txt", "verify_chain.py", "VERIFY.md", "README.txt"}
+MEMBERS = {"events.jsonl", "checkpoints.txt", "verify_chain.py", "VERIFY.md", "README.txt", "texts.jsonl"}
 
 
 def build_chain(count, *, choice="opt_in"):

@@ -1,5 +1,6 @@
 """The hash-chain core and its standalone verifier, without Django or a database."""
 
+import base64
 import hashlib
 import json
 import os
@@ -17,6 +18,7 @@ from consent.chain import (
     GENESIS,
     ExportError,
     canonical_json,
+    commitment,
     entry_hash,
     export_line,
     leaf_hash,
@@ -24,23 +26,38 @@ from consent.chain import (
     make_body,
     parse_checkpoint,
     read_export,
+    root_from_leaves,
     verify,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def export_lines(count, choice=lambda seq: "opt_in" if seq % 2 else "opt_out"):
-    """An export of ``count`` events, built the way the app builds them."""
+def salt(seq):
+    return hashlib.sha256(f"salt {seq}".encode()).digest()[:16]
+
+
+def export_lines(count, choice=lambda seq: "opt_in" if seq % 4 else "opt_out"):
+    """An export of ``count`` events shaped like the app's version 2 bodies.
+
+    Odd events are acknowledgements, even ones decisions; who and what they
+    chose is in the subject commitment only.
+    """
     prev = GENESIS
     for seq in range(1, count + 1):
+        secret = {"pseudonym": f"{seq % 7:032x}"}
+        if seq % 2:
+            kind, payload = "explanation.acknowledged", {"version": 1, "content_hash": "ab" * 32}
+        else:
+            kind, payload = "decision.recorded", {"acknowledgement_seq": seq - 1, "note": "同意 ✓"}
+            secret.update(choice=choice(seq), channel="web")
         body = make_body(
             seq=seq,
-            kind="decision.recorded",
-            occurred_at=f"2026-04-01T09:{seq // 60 % 60:02d}:{seq % 60:02d}.000000Z",
-            actor=f"p-{seq % 7:064x}",
-            subject=f"p-{seq % 7:064x}",
-            payload={"choice": choice(seq), "previous": None, "channel": "web", "note": "同意 ✓"},
+            kind=kind,
+            occurred_at=f"2026-04-01T{seq // 3600 % 24:02d}:00:00Z",
+            actor="employee",
+            subject=commitment(salt(seq), secret),
+            payload=payload,
         )
         leaf = leaf_hash(body)
         entry = entry_hash(prev, leaf)
@@ -183,9 +200,9 @@ def test_body_is_canonical_json_of_the_event():
     )
     assert body == (
         b'{"actor":null,"kind":"k","occurred_at":"2026-04-01T00:00:00.000000Z",'
-        b'"payload":{"b":1},"seq":3,"subject":"s","v":1}'
+        b'"payload":{"b":1},"seq":3,"subject":"s","v":2}'
     )
-    assert BODY_VERSION == 1
+    assert BODY_VERSION == 2
 
 
 def test_hashes_are_domain_separated_sha256():
@@ -240,9 +257,15 @@ def test_an_empty_chain_verifies_with_the_genesis_head():
     assert (result.count, result.head_seq, result.head_hash) == (0, 0, "00" * 32)
 
 
+def reattributed(body_text):
+    """The body with its subject swapped for another commitment: the event made someone else's."""
+    subject = json.loads(body_text)["subject"]
+    return body_text.replace(subject, commitment(salt(0), {"pseudonym": "someone else"}))
+
+
 def test_an_edited_body_is_named():
     chain = events(10)
-    chain[3]["body"] = chain[3]["body"].replace("opt_out", "opt_in")
+    chain[3]["body"] = reattributed(chain[3]["body"])
     result = verify(chain)
     assert_fails(result, "edited", 4)
     assert (result.count, result.head_seq, result.head_hash) == (3, 3, chain[2]["entry_hash"])
@@ -250,7 +273,7 @@ def test_an_edited_body_is_named():
 
 def test_an_edited_body_with_its_row_rehashed_breaks_the_next_link():
     chain = events(10)
-    chain[3] = rehash_row(chain[3], chain[3]["body"].replace("opt_out", "opt_in"))
+    chain[3] = rehash_row(chain[3], reattributed(chain[3]["body"]))
     assert_fails(verify(chain), "broken-link", 5)
 
 
@@ -288,9 +311,12 @@ def test_hashes_must_be_exactly_as_exported():
     assert_fails(verify(chain), "edited", 2)
 
 
-def test_a_body_that_is_not_an_event_is_edited():
+def test_a_body_that_is_not_a_version_2_event_is_edited():
     chain = events(3)
-    chain[2] = rehash_row(chain[2], json.dumps({"v": 2, "seq": 3}))
+    # A version 1 body, as the log wrote before bodies hid who acted: no longer accepted.
+    chain[2] = rehash_row(chain[2], json.dumps({"v": 1, "seq": 3}))
+    assert_fails(verify(chain), "edited", 3)
+    chain[2] = rehash_row(chain[2], json.dumps({"v": True, "seq": 3}))
     assert_fails(verify(chain), "edited", 3)
     chain[2] = rehash_row(chain[2], "[3]")
     assert_fails(verify(chain), "edited", 3)
@@ -334,7 +360,7 @@ def test_a_matching_checkpoint_passes():
 def test_a_rewritten_history_fails_an_earlier_checkpoint():
     original = events(20)
     checkpoint = (12, original[11]["entry_hash"])
-    # Someone with the database changes seq 4 and recomputes every hash after it.
+    # Someone with the database changes seq 4's choice and recomputes every hash after it.
     rewritten = events(20, choice=lambda seq: "opt_in")
     assert verify(rewritten).ok
     result = verify(rewritten, [checkpoint])
@@ -473,6 +499,10 @@ def export(tmp_path):
     return path
 
 
+def bodies(path):
+    return [event["body"].encode() for event in read_export(path.read_text(encoding="utf-8").splitlines())]
+
+
 def head(path, seq):
     """The entry_hash at ``seq`` in an intact export: what the union would have saved."""
     return list(read_export(path.read_text(encoding="utf-8").splitlines()))[seq - 1]["entry_hash"]
@@ -508,7 +538,10 @@ def test_cli_intact(export):
         str(export), "--checkpoint", f"10:{head(export, 10)}", "--checkpoint", f"30:{head(export, 30)}"
     )
     assert (child.returncode, child.stderr) == (0, b"")
-    assert child.stdout.decode() == f"OK: 30 events, head seq 30 entry_hash {head(export, 30)}\n"
+    root = base64.b64encode(root_from_leaves([leaf_hash(body) for body in bodies(export)])).decode()
+    assert child.stdout.decode() == (
+        f"OK: 30 events, head seq 30 entry_hash {head(export, 30)}\nMerkle root of the 30 events: {root}\n"
+    )
 
 
 def test_cli_reads_standard_input(export):
@@ -518,7 +551,8 @@ def test_cli_reads_standard_input(export):
 
 
 def test_cli_tampered(export):
-    export.write_text(export.read_text(encoding="utf-8").replace("opt_out", "opt_in", 1), encoding="utf-8")
+    text = export.read_text(encoding="utf-8")
+    export.write_text(text.replace("decision.recorded", "decision.withdrawn", 1), encoding="utf-8")
     child = run_cli(str(export))
     assert child.returncode == 1
     assert child.stdout.decode() == "FAILED at seq 2: edited: the body does not match its leaf_hash\n"
@@ -580,3 +614,72 @@ def test_digest_is_sha256_of_the_canonical_form():
     from consent.chain import digest
 
     assert digest({"b": 1, "a": "é"}) == hashlib.sha256('{"a":"é","b":1}'.encode()).hexdigest()
+
+
+# Commitments and text digests
+
+
+def test_commitment_is_sha256_of_salt_and_canonical_secret():
+    secret = {"pseudonym": "ab" * 16, "choice": "opt_in", "channel": "web"}
+    expected = hashlib.sha256(
+        b"\x00" * 16 + b'{"channel":"web","choice":"opt_in","pseudonym":"' + b"ab" * 16 + b'"}'
+    ).hexdigest()
+    assert commitment(bytes(16), secret) == "c:" + expected
+
+
+def test_an_opening_proves_only_what_was_committed():
+    from consent.chain import open_commitment
+
+    secret = {"pseudonym": "ab" * 16, "choice": "opt_out"}
+    value = commitment(salt(1), secret)
+    assert open_commitment(value, salt(1), secret)
+    # An employee cannot claim another choice, nor someone else the event.
+    assert not open_commitment(value, salt(1), {**secret, "choice": "opt_in"})
+    assert not open_commitment(value, salt(1), {**secret, "pseudonym": "cd" * 16})
+    assert not open_commitment(value, salt(2), secret)
+    assert not open_commitment(value, salt(1)[:8], secret)
+    assert not open_commitment(value, salt(1), {"choice": "opt_out"})
+    assert not open_commitment(value, salt(1), {**secret, "x": 1.5})
+
+
+@pytest.mark.parametrize(
+    ("salt_value", "secret"),
+    [
+        (bytes(15), {"pseudonym": "p"}),
+        (bytes(32), {"pseudonym": "p"}),
+        ("0" * 32, {"pseudonym": "p"}),
+        (bytes(16), {"choice": "opt_in"}),
+        (bytes(16), ["pseudonym"]),
+    ],
+)
+def test_weak_or_anonymous_commitments_are_refused(salt_value, secret):
+    with pytest.raises(ValueError):
+        commitment(salt_value, secret)
+
+
+def test_the_same_secret_commits_differently_under_fresh_salts():
+    secret = {"pseudonym": "ab" * 16, "choice": "opt_in"}
+    assert len({commitment(salt(seq), secret) for seq in range(50)}) == 50
+
+
+def test_text_digests():
+    from consent.chain import EXPLANATION_TEXT_FIELDS, explanation_digest, notice_digest
+
+    fields = {name: f"{name} テキスト" for name in EXPLANATION_TEXT_FIELDS}
+    expected = hashlib.sha256(canonical_json({"number": 3, **fields})).hexdigest()
+    # Extra fields (a model's other columns) are not part of the content.
+    assert explanation_digest(3, {**fields, "published_at": "x"}) == expected
+    assert explanation_digest(4, fields) != expected
+    assert (
+        notice_digest("件名", "本文", ["B2", "A1"])
+        == hashlib.sha256('{"body":"本文","offices":["A1","B2"],"title":"件名"}'.encode()).hexdigest()
+    )
+    assert notice_digest("件名", "本文", []) != notice_digest("件名", "本文", ["A1"])
+
+
+def test_explanation_digest_is_the_hash_the_app_records():
+    from consent import explanation_text
+    from consent.chain import explanation_digest
+
+    fields = explanation_text.shipped_version(1)
+    assert explanation_digest(1, fields) == explanation_text.content_hash(1, fields)

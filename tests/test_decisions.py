@@ -32,15 +32,20 @@ def test_it_records_a_decision_with_its_audit_event(alice):
     body = json.loads(event.body)
     assert event.kind == "decision.recorded"
     assert decision.audit_seq == event.seq and decision.entry_hash == event.entry_hash
-    assert body["actor"] == body["subject"] == alice.pseudonym
+    assert body["actor"] == "employee" and body["subject"].startswith("c:")
     assert body["payload"] == {
-        "choice": "opt_out",
-        "previous_choice": None,
         "explanation_version": 1,
         "explanation_hash": ack.version.content_hash,
         "acknowledgement_seq": ack.audit_seq,
+    }
+    # The choice and how it was made are in the commitment, opened only by the receipt.
+    opening = alice.openings.get(seq=event.seq)
+    assert json.loads(opening.secret) == {
+        "choice": "opt_out",
+        "previous_choice": None,
         "channel": "web",
         "sign_in_method": "password",
+        "pseudonym": alice.pseudonym,
     }
     # Personal data stays out of the chain.
     assert (
@@ -56,7 +61,7 @@ def test_a_change_keeps_the_history_and_names_the_previous_choice(alice):
     withdrawal = decide(alice, Choice.OPT_OUT)
     assert withdrawal.previous_choice == "opt_in"
     assert list(alice.decisions.values_list("choice", flat=True)) == ["opt_in", "opt_out"]
-    assert json.loads(last_event().body)["payload"]["previous_choice"] == "opt_in"
+    assert json.loads(alice.openings.get(seq=last_event().seq).secret)["previous_choice"] == "opt_in"
 
 
 def test_repeating_the_current_choice_records_nothing(alice):

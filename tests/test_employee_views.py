@@ -77,7 +77,7 @@ def test_viewing_the_explanation_is_recorded_once_per_session(alice_client, alic
     # The acknowledgement box is never ticked in advance.
     assert 'name="understood"' in html and "checked" not in html.split('name="understood"')[1].split(">")[0]
     alice_client.get("/explanation/")
-    events = AuditEvent.objects.filter(kind="explanation.viewed", subject=alice.pseudonym)
+    events = AuditEvent.objects.filter(kind="explanation.viewed", seq__in=alice.openings.values("seq"))
     assert events.count() == 1
     assert json.loads(events.get().body)["payload"]["version"] == 1
 
@@ -93,7 +93,7 @@ def test_acknowledging_records_an_event_and_opens_the_decision(alice_client, ali
     response = alice_client.post("/explanation/acknowledge/", {"version": 1, "understood": "on"})
     assert response.status_code == 302 and response.url == reverse("decision")
     event = AuditEvent.objects.get(kind="explanation.acknowledged")
-    assert event.subject == alice.pseudonym
+    assert alice.openings.get(seq=event.seq).employee == alice and event.subject.startswith("c:")
     assert alice_client.get("/decision/").status_code == 200
 
 
@@ -163,7 +163,8 @@ def test_recording_a_decision_shows_the_receipt(alice_client, alice):
     assert decision.entry_hash in html and str(decision.audit_seq) in html
     event = AuditEvent.objects.get(seq=decision.audit_seq)
     assert event.kind == "decision.recorded"
-    assert json.loads(event.body)["payload"]["channel"] == "web"
+    assert json.loads(alice.openings.get(seq=event.seq).secret)["channel"] == "web"
+    assert "web" not in event.body
 
 
 def test_a_double_submission_records_one_decision(alice_client, alice):
@@ -216,8 +217,9 @@ def test_history_is_paginated(alice_client, alice):
         decide(alice, [Choice.OPT_IN, Choice.OPT_OUT][i % 2])
     first = alice_client.get("/history/").content.decode()
     second = alice_client.get("/history/?page=2").content.decode()
-    assert first.count("/receipts/") // 2 == 20
-    assert second.count("/receipts/") // 2 == 1
+    # Three links per decision: the receipt, its JSON and its proof.
+    assert first.count("/receipts/") // 3 == 20
+    assert second.count("/receipts/") // 3 == 1
     assert alice_client.get("/history/?page=999").status_code == 200
 
 
@@ -233,7 +235,7 @@ def test_the_json_receipt_carries_what_an_employee_needs(alice_client, alice):
     data = response.json()
     assert data["receipt_id"] == decision.receipt_id
     assert data["choice"] == "opt_in"
-    assert data["audit"] == {"seq": decision.audit_seq, "entry_hash": decision.entry_hash}
+    assert (data["audit"]["seq"], data["audit"]["entry_hash"]) == (decision.audit_seq, decision.entry_hash)
     assert data["explanation"]["version"] == 1 and len(data["explanation"]["content_hash"]) == 64
     assert data["pseudonym"] == alice.pseudonym
     assert "/decision/" in data["how_to_withdraw"]

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from consent.models import AuditEvent, Complaint, Decision, Employee, Notice, Office
+from consent.models import AuditEvent, Complaint, Decision, Employee, EventOpening, Notice, Office
 
 
 def test_it_refuses_to_run_without_debug(db, settings):
@@ -29,9 +29,9 @@ def test_it_builds_a_realistic_spread_and_is_idempotent(db, settings, capsys):
     undecided = Employee.objects.filter(current_choice="undecided").count()
     withdrawn = Decision.objects.filter(previous_choice="opt_in").count()
     assert unread and undecided and withdrawn
-    for body in AuditEvent.objects.filter(kind="decision.recorded").values_list("body", flat=True):
-        payload = json.loads(body)["payload"]
-        assert payload["demo"] is True and payload["channel"] == "demo-seed"
+    for seq, body in AuditEvent.objects.filter(kind="decision.recorded").values_list("seq", "body"):
+        assert json.loads(body)["payload"]["demo"] is True
+        assert json.loads(EventOpening.objects.get(seq=seq).secret)["channel"] == "demo-seed"
     assert "hr@demo.example.jp" in capsys.readouterr().out
     assert Notice.objects.filter(flagged_words=[]).count() == 1 and Notice.objects.count() == 2
     assert Complaint.objects.filter(reporter=None).count() == 1 and Complaint.objects.count() == 2

@@ -1,28 +1,17 @@
-"""Start the chain and publish explanation version 1 as its first event."""
+"""Start the chain (its head row).
+
+Explanation version 1 is published as the first event by the log's version-2
+migration, once the Merkle tree's tables exist for the append to fill.
+"""
 
 from django.db import migrations
-from django.utils import timezone
 
-from consent import audit, chain, explanation_text
+from consent import chain
 
 
 def forwards(apps, schema_editor):
     AuditHead = apps.get_model("consent", "AuditHead")
-    AuditEvent = apps.get_model("consent", "AuditEvent")
-    ExplanationVersion = apps.get_model("consent", "ExplanationVersion")
     AuditHead.objects.create(pk=1, seq=0, entry_hash=chain.GENESIS.hex())
-    fields = explanation_text.shipped_version(1)
-    content_hash = explanation_text.content_hash(1, fields)
-    event = audit.append(
-        "explanation.published",
-        actor=audit.SYSTEM,
-        payload={"version": 1, "content_hash": content_hash},
-        event_model=AuditEvent,
-        head_model=AuditHead,
-    )
-    ExplanationVersion.objects.create(
-        number=1, content_hash=content_hash, published_at=timezone.now(), audit_seq=event.seq, **fields
-    )
 
 
 class Migration(migrations.Migration):

@@ -2,16 +2,16 @@
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from consent import services
+from consent import chain, log, services
 from consent.access import employee_required, has_role, own_decision_or_404, own_employee, sign_in_method
 from consent.forms import AcknowledgeForm, DecisionForm
-from consent.models import Choice, ExplanationVersion
-from consent.receipts import receipt_data
+from consent.models import Choice, EventOpening, ExplanationVersion
+from consent.receipts import consent_record, events_of, receipt_data
 
 HISTORY_PAGE_SIZE = 20
 
@@ -143,16 +143,26 @@ def history(request):
     employee = own_employee(request)
     decisions = employee.decisions.select_related("explanation_version").order_by("audit_seq")
     page = Paginator(decisions, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "consent/history.html", {"page": page, "employee": employee})
+    openings = EventOpening.objects.filter(employee=employee).order_by("seq")
+    events_page = Paginator(openings, HISTORY_PAGE_SIZE).get_page(request.GET.get("events_page"))
+    context = {
+        "page": page,
+        "employee": employee,
+        "events_page": events_page,
+        "events": events_of(events_page.object_list),
+    }
+    return render(request, "consent/history.html", context)
 
 
 @require_GET
 @employee_required
 def receipt(request, receipt_id):
     decision = own_decision_or_404(request, receipt_id)
+    data = receipt_data(request, decision)
     context = {
         "decision": decision,
-        "data": receipt_data(request, decision),
+        "data": data,
+        "opening_secret": chain.canonical_json(data["opening"]["secret"]).decode(),
         "revert_opened": services.revert_opened_by(decision),
     }
     return render(request, "consent/receipt.html", context)
@@ -166,4 +176,39 @@ def receipt_json(request, receipt_id):
         receipt_data(request, decision), json_dumps_params={"ensure_ascii": False, "indent": 2}
     )
     response["Content-Disposition"] = f'inline; filename="receipt-{decision.receipt_id}.json"'
+    return response
+
+
+def _tlog_proof_response(seq, filename):
+    """The inclusion proof of event ``seq`` in a signed checkpoint that covers it,
+    signed now if the latest does not: a decision's proof is there at once."""
+    checkpoint = log.checkpoint_covering(seq)
+    response = HttpResponse(log.tlog_proof(seq, checkpoint), content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@require_GET
+@employee_required
+def receipt_tlog_proof(request, receipt_id):
+    decision = own_decision_or_404(request, receipt_id)
+    return _tlog_proof_response(decision.audit_seq, f"receipt-{decision.receipt_id}.tlog-proof")
+
+
+@require_GET
+@employee_required
+def event_proof(request, seq):
+    if not EventOpening.objects.filter(seq=seq, employee=own_employee(request)).exists():
+        raise Http404
+    return _tlog_proof_response(seq, f"event-{seq}.tlog-proof")
+
+
+@require_GET
+@employee_required
+def receipt_jsonld(request, receipt_id):
+    decision = own_decision_or_404(request, receipt_id)
+    record = consent_record(request, decision, receipt_data(request, decision))
+    response = JsonResponse(record, json_dumps_params={"ensure_ascii": False, "indent": 2})
+    response["Content-Type"] = "application/ld+json"
+    response["Content-Disposition"] = f'inline; filename="receipt-{decision.receipt_id}.jsonld"'
     return response

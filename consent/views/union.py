@@ -8,16 +8,25 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from consent import audit, bundle, chain, indicators, services
+from consent import audit, bundle, chain, indicators, log, services, verification
 from consent.access import union_required
-from consent.forms import CheckpointUploadForm, MessageForm
-from consent.models import AuditEvent, Checkpoint, Complaint, ComplaintMessage, Decision, Employee, Office
+from consent.forms import CheckpointUploadForm, CosignatureForm, MessageForm, WitnessKeyForm
+from consent.models import (
+    AuditEvent,
+    Checkpoint,
+    Complaint,
+    ComplaintMessage,
+    Decision,
+    Office,
+    SignedCheckpoint,
+    WitnessKey,
+)
 
 INBOX_PAGE_SIZE = 25
 EVENTS_PAGE_SIZE = 100
@@ -135,11 +144,11 @@ def _parse_date(text):
 @require_GET
 @union_required
 def audit_view(request):
-    result = audit.verify_database(Checkpoint.objects.values_list("seq", "entry_hash"))
+    # Resumes from the last verified point: the cost follows the new events only.
+    result = verification.verify()
     events = AuditEvent.objects.all()
     filters = {
         "kind": request.GET.get("kind", ""),
-        "office": request.GET.get("office", ""),
         "start": request.GET.get("start", ""),
         "end": request.GET.get("end", ""),
         "hr": request.GET.get("hr", ""),
@@ -148,13 +157,6 @@ def audit_view(request):
         events = events.filter(kind__in=HR_ACTION_KINDS)
     elif filters["kind"]:
         events = events.filter(kind=filters["kind"])
-    small_office = False
-    if filters["office"]:
-        staff = Employee.objects.filter(office__code=filters["office"])
-        # In a small office the filter would tell whose pseudonym is whose.
-        small_office = staff.count() < settings.SUPPRESSION_K
-        if not small_office:
-            events = events.filter(subject__in=staff.values("pseudonym"))
     start, end = _parse_date(filters["start"]), _parse_date(filters["end"])
     if start:
         events = events.filter(occurred_at__date__gte=start)
@@ -166,13 +168,10 @@ def audit_view(request):
         "page": page,
         "filters": filters,
         "kinds": AuditEvent.objects.order_by("kind").values_list("kind", flat=True).distinct(),
-        "offices": Office.objects.order_by("code"),
         "checkpoints": Checkpoint.objects.all(),
         "query": _without_page(request),
         "upload_form": CheckpointUploadForm(),
         "bad_dates": bool(filters["start"] and not start or filters["end"] and not end),
-        "small_office": small_office,
-        "suppression_k": settings.SUPPRESSION_K,
     }
     return render(request, "consent/union/audit.html", context)
 
@@ -220,6 +219,11 @@ def verify_checkpoints(request):
 @union_required
 def export_bundle(request):
     services.record_access(user=request.user, kind="audit.exported")
+    try:
+        checkpoint = log.publish_checkpoint()
+    except log.LogRefused as refusal:
+        messages.error(request, str(refusal))
+        return redirect("union_audit")
     head = AuditEvent.objects.order_by("-seq").only("seq", "entry_hash").first()
     # FileResponse closes it once sent; large bundles spill to disk.
     spool = tempfile.SpooledTemporaryFile(max_size=50 * 1024 * 1024)  # noqa: SIM115
@@ -230,6 +234,9 @@ def export_bundle(request):
         head_seq=head.seq,
         head_hash=head.entry_hash,
         created_at=audit.rfc3339(timezone.now()),
+        checkpoint_note=log.note_with_cosignatures(checkpoint),
+        log_key=log.verifier_key(),
+        texts_lines=log.text_lines(),
     )
     spool.seek(0)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
@@ -242,3 +249,107 @@ def export_bundle(request):
 @union_required
 def indicators_view(request):
     return render(request, "consent/union/indicators.html", indicators.compute())
+
+
+# --- The union as witness ------------------------------------------------------------
+
+
+def _last_cosigned():
+    return SignedCheckpoint.objects.filter(cosignatures__isnull=False).order_by("-size").first()
+
+
+def _witness_page(request, *, key_form=None, cosignature_form=None, status=200):
+    latest = log.latest_checkpoint()
+    context = {
+        "witnesses": WitnessKey.objects.order_by("registered_at"),
+        "latest": latest,
+        "last_cosigned": _last_cosigned(),
+        "key_form": key_form or WitnessKeyForm(),
+        "cosignature_form": cosignature_form
+        or CosignatureForm(initial={"size": latest.size if latest else None}),
+        "origin": settings.LOG_ORIGIN,
+    }
+    return render(request, "consent/union/witness.html", context, status=status)
+
+
+@require_GET
+@union_required
+def witness(request):
+    return _witness_page(request)
+
+
+@require_POST
+@union_required
+def witness_key(request):
+    form = WitnessKeyForm(request.POST)
+    if form.is_valid():
+        try:
+            log.register_witness_key(user=request.user, vkey=form.cleaned_data["vkey"])
+        except log.LogRefused as refusal:
+            form.add_error("vkey", str(refusal))
+        else:
+            messages.success(request, _("The witness key was registered."))
+            return redirect("union_witness")
+    return _witness_page(request, key_form=form, status=400)
+
+
+def _download(text, filename):
+    response = HttpResponse(text, content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@require_POST
+@union_required
+def witness_sign(request):
+    """Sign the current head now, rather than wait for the timer."""
+    try:
+        log.publish_checkpoint()
+    except log.LogRefused as refusal:
+        messages.error(request, str(refusal))
+    return redirect("union_witness")
+
+
+# The checkpoint, its proof and the upload all name one size, so a checkpoint the
+# timer signs in between cannot pair a proof with another checkpoint.
+
+
+@require_GET
+@union_required
+def witness_checkpoint(request, size):
+    checkpoint = get_object_or_404(SignedCheckpoint, size=size)
+    services.record_access(user=request.user, kind="log.checkpoint_downloaded", payload={"size": size})
+    return _download(checkpoint.note, f"checkpoint-{size}.txt")
+
+
+@require_GET
+@union_required
+def witness_consistency(request, size):
+    """The consistency proof from the last cosigned checkpoint to the signed one of ``size``."""
+    checkpoint, previous = get_object_or_404(SignedCheckpoint, size=size), _last_cosigned()
+    if previous is None or previous.size > size:
+        raise Http404
+    services.record_access(
+        user=request.user, kind="log.consistency_downloaded", payload={"old": previous.size, "new": size}
+    )
+    text = chain.format_consistency_proof(
+        previous.size, log.consistency_proof(previous.size, checkpoint.size)
+    )
+    return _download(text, f"consistency-{previous.size}-{size}.txt")
+
+
+@require_POST
+@union_required
+def witness_cosignature(request):
+    form = CosignatureForm(request.POST)
+    if form.is_valid():
+        try:
+            log.add_cosignature(
+                user=request.user, size=form.cleaned_data["size"], line=form.cleaned_data["line"]
+            )
+        except log.LogRefused as refusal:
+            form.add_error("line", str(refusal))
+        else:
+            messages.success(request, _("The cosignature was checked and kept."))
+            return redirect("union_witness")
+    return _witness_page(request, cosignature_form=form, status=400)

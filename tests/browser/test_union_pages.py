@@ -47,6 +47,7 @@ def test_complaint_path_and_union_pages(browser, server_url, axe):
         ("/union/audit/", "ja-u-02-audit"),
         ("/union/audit/?hr=1", "ja-u-03-audit-hr"),
         ("/union/indicators/", "ja-u-04-indicators"),
+        ("/union/witness/", "ja-u-06-witness"),
     ):
         page.goto(path)
         assert_accessible(axe, page, name)
@@ -59,6 +60,7 @@ def test_complaint_path_and_union_pages(browser, server_url, axe):
         ("/union/", "en-u-01-inbox"),
         ("/union/audit/", "en-u-02-audit"),
         ("/union/indicators/", "en-u-04-indicators"),
+        ("/union/witness/", "en-u-06-witness"),
         ("/complaints/new/", "en-c-01-new"),
         ("/complaints/follow-up/", "en-c-04-follow-up"),
     ):
