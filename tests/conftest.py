@@ -1,5 +1,10 @@
 """Shared people and helpers. State is set up through the services, as the app does."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
@@ -96,3 +101,35 @@ def sign_in_with_mfa(client, user):
 @pytest.fixture
 def hr_client(client, hr):
     return sign_in_with_mfa(client, hr.user)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def production_env(**changes):
+    """The environment of a production process that starts; a change to None removes the name."""
+    from consent.chain import generate_key
+
+    env = {
+        **os.environ,
+        "DEBUG": "false",
+        "SECRET_KEY": "k" * 50,
+        "ALLOWED_HOSTS": "ledger.example.jp",
+        "DATABASE_URL": "postgres://u@localhost/db",
+        "ALLOWED_EMAIL_DOMAINS": "example.jp",
+        "SITE_URL": "https://ledger.example.jp",
+        "LOG_SIGNING_KEY": generate_key("ledger.example.jp/consent-log")[0],
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
+    for name, value in changes.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
+
+
+def start_django(env, then=""):
+    """Set Django up in a fresh process with ``env``, then run ``then``; the finished process."""
+    code = "import django; django.setup()" + (f"; {then}" if then else "")
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)

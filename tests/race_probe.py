@@ -150,7 +150,7 @@ def double_clicks(office):
             {
                 "acknowledgements": Acknowledgement.objects.filter(employee=person).count(),
                 "acknowledged_events": AuditEvent.objects.filter(
-                    kind="explanation.acknowledged", subject=person.pseudonym
+                    kind="explanation.acknowledged", seq__in=person.openings.values("seq")
                 ).count(),
                 "decisions": Decision.objects.filter(employee=person).count(),
                 "switchovers": SwitchoverCase.objects.filter(employee=person).count(),

@@ -1,9 +1,6 @@
 """Sign-in: email and password, no self sign-up, argon2, MFA for privileged roles."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +9,7 @@ from django.contrib.auth.hashers import identify_hasher
 from django.urls import reverse
 
 from consent.models import AuditEvent
-from tests.conftest import PASSWORD, grant
+from tests.conftest import PASSWORD, grant, production_env, start_django
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -108,56 +105,23 @@ def test_an_employee_is_not_asked_for_totp(client, alice):
 
 
 def test_production_refuses_to_start_without_its_settings():
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL")
-    }
-    env["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    result = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    result = start_django(production_env(SECRET_KEY=None, ALLOWED_HOSTS=None, DATABASE_URL=None))
     assert result.returncode != 0
     assert "SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL" in result.stderr
 
 
 def test_a_malformed_boolean_setting_is_refused():
-    env = {**os.environ, "DEBUG": "yes please", "DJANGO_SETTINGS_MODULE": "config.settings"}
-    result = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    result = start_django(production_env(DEBUG="yes please"))
     assert result.returncode != 0
     assert "DEBUG must be true or false" in result.stderr
 
 
 def test_production_settings_are_secure():
-    from consent.chain import generate_key
-
-    env = {
-        **os.environ,
-        "DEBUG": "false",
-        "SECRET_KEY": "k" * 50,
-        "ALLOWED_HOSTS": "ledger.example.jp",
-        "DATABASE_URL": "postgres://u@localhost/db",
-        "ALLOWED_EMAIL_DOMAINS": "example.jp",
-        "SITE_URL": "https://ledger.example.jp",
-        "LOG_SIGNING_KEY": generate_key("ledger.example.jp/consent-log")[0],
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-    }
-    code = (
-        "import django; django.setup(); from django.conf import settings as s; "
-        "print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT, "
-        "s.SECURE_HSTS_SECONDS > 0)"
+    result = start_django(
+        production_env(),
+        "from django.conf import settings as s; print(s.SESSION_COOKIE_SECURE, "
+        "s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS > 0)",
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
     assert result.stdout.split() == ["True", "True", "True", "True"], result.stderr
 
 

@@ -185,26 +185,24 @@ def test_a_tail_cut_below_a_checkpoint_is_named(history):
 
 
 def test_a_rewritten_chain_fails_an_earlier_checkpoint(history):
-    """Someone with the database edits seq 4 and recomputes every hash after it:
-    the chain verifies on its own, and only the union's earlier checkpoint catches it."""
+    """Someone with an export edits seq 4 and recomputes every hash after it: the
+    links verify on their own, and only the union's earlier checkpoint catches it."""
     kept = AuditEvent.objects.get(seq=history - 1)
-    checkpoint = f"{kept.seq}:{kept.entry_hash}"
-    assert "opt_in" in AuditEvent.objects.get(seq=4).body
-    disable_triggers()
-    prev = bytes.fromhex(AuditEvent.objects.get(seq=3).entry_hash)
-    for event in AuditEvent.objects.filter(seq__gte=4).order_by("seq"):
-        body = (event.body.replace("opt_in", "opt_out") if event.seq == 4 else event.body).encode()
-        leaf = chain.leaf_hash(body)
-        entry = chain.entry_hash(prev, leaf)
-        AuditEvent.objects.filter(pk=event.pk).update(
-            body=body.decode(), leaf_hash=leaf.hex(), prev_hash=prev.hex(), entry_hash=entry.hex()
-        )
-        prev = entry
-    code, output = run_verify()
-    assert code == 0, output
-    code, output = run_verify(checkpoint)
-    assert code == 1
-    assert f"FAILED at seq {kept.seq}: checkpoint-mismatch" in output
+    checkpoint = (kept.seq, kept.entry_hash)
+    rewritten, prev = [], None
+    for event in audit.exported_events():
+        if event["seq"] >= 4:
+            body = edited_body(AuditEvent.objects.get(seq=4)) if event["seq"] == 4 else event["body"]
+            leaf = chain.leaf_hash(body.encode())
+            entry = chain.entry_hash(prev, leaf)
+            event = {**event, "body": body, "leaf_hash": leaf.hex(), "prev_hash": prev.hex()}
+            event["entry_hash"] = entry.hex()
+        prev = bytes.fromhex(event["entry_hash"])
+        rewritten.append(event)
+    assert chain.verify(rewritten).ok
+    result = chain.verify(rewritten, [checkpoint])
+    assert not result.ok and result.first_bad_seq == kept.seq
+    assert result.reason.startswith("checkpoint-mismatch")
 
 
 def test_a_malformed_checkpoint_is_a_usage_error(db):

@@ -8,9 +8,6 @@ indicators page.
 """
 
 import datetime
-import os
-import subprocess
-import sys
 from pathlib import Path
 from unittest import mock
 
@@ -21,8 +18,8 @@ from django.test import Client, override_settings
 from django.utils import timezone
 
 from consent import indicators, roster, services
-from consent.models import AuditEvent, Choice, Employee
-from tests.conftest import acknowledge, decide, sign_in_with_mfa
+from consent.models import AuditEvent, Choice, Employee, RosterPreview
+from tests.conftest import acknowledge, decide, production_env, sign_in_with_mfa, start_django
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADER = "職員番号,氏名,メールアドレス,事務所コード,事務所名,上位事務所コード,在職"
@@ -43,7 +40,7 @@ def upload(client, data):
 
 
 def confirm(client):
-    sha = client.session["hr_roster_upload"]["sha256"]
+    sha = RosterPreview.objects.get(token=client.session["hr_roster_upload"]).sha256
     return client.post("/hr/roster/confirm/", {"sha256": sha}, follow=True)
 
 
@@ -152,18 +149,10 @@ def test_an_unchanged_reimport_does_not_restart_the_window(hr_client, hr, make_e
 
 
 def test_production_refuses_to_start_without_the_organisations_domains():
-    env = {k: v for k, v in os.environ.items() if k != "ALLOWED_EMAIL_DOMAINS"}
-    env.update(
-        DEBUG="false",
-        SECRET_KEY="k" * 50,
-        ALLOWED_HOSTS="ledger.example.jp",
-        DATABASE_URL="postgres://u@localhost/db",
-        DJANGO_SETTINGS_MODULE="config.settings",
-    )
-    code = "import django; django.setup()"
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    result = start_django(production_env(ALLOWED_EMAIL_DOMAINS=None))
     assert result.returncode != 0 and "ALLOWED_EMAIL_DOMAINS" in result.stderr
-    env["ALLOWED_EMAIL_DOMAINS"] = "mlit.go.jp, @cbr.mlit.go.jp"
-    code += "; from django.conf import settings; print(settings.ALLOWED_EMAIL_DOMAINS)"
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    result = start_django(
+        production_env(ALLOWED_EMAIL_DOMAINS="mlit.go.jp, @cbr.mlit.go.jp"),
+        "from django.conf import settings; print(settings.ALLOWED_EMAIL_DOMAINS)",
+    )
     assert result.stdout.strip() == "['mlit.go.jp', 'cbr.mlit.go.jp']", result.stderr

@@ -21,6 +21,7 @@ from consent.models import (
     FigureSnapshot,
     Notice,
     Office,
+    RosterPreview,
     SwitchoverCase,
 )
 from tests.conftest import acknowledge, decide, sign_in_with_mfa
@@ -245,7 +246,7 @@ HEADER = "職員番号,氏名,メールアドレス,事務所コード,事務所
 def roster_upload(client, lines):
     data = "\n".join([HEADER, *lines]).encode("cp932")
     client.post("/hr/roster/", {"file": SimpleUploadedFile("roster.csv", data), "encoding": ""})
-    sha = client.session["hr_roster_upload"]["sha256"]
+    sha = RosterPreview.objects.get(token=client.session["hr_roster_upload"]).sha256
     client.post("/hr/roster/confirm/", {"sha256": sha})
 
 

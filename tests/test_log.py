@@ -25,7 +25,7 @@ from consent.models import (
     SignedCheckpoint,
     WitnessKey,
 )
-from tests.conftest import acknowledge, decide, sign_in_with_mfa
+from tests.conftest import acknowledge, decide, production_env, sign_in_with_mfa, start_django
 
 WITNESS_NAME = "union.example.jp/witness"
 
@@ -374,28 +374,7 @@ def test_a_malformed_witness_key_is_refused(union, db):
     ],
 )
 def test_production_refuses_to_start_without_a_fitting_signing_key(key, message):
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    env = {
-        **os.environ,
-        "DEBUG": "false",
-        "SECRET_KEY": "k" * 50,
-        "ALLOWED_HOSTS": "ledger.example.jp",
-        "DATABASE_URL": "postgres://u@localhost/db",
-        "SITE_URL": "https://ledger.example.jp",
-        "LOG_SIGNING_KEY": key,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
-        cwd=Path(__file__).resolve().parents[1],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    result = start_django(production_env(LOG_SIGNING_KEY=key))
     assert result.returncode != 0 and message in result.stderr
 
 
