@@ -283,3 +283,8 @@ def test_the_audit_page_is_for_the_union_alone(client, alice, hr):
     client.force_login(alice.user)
     assert client.get("/union/audit/").status_code == 403
     assert sign_in_with_mfa(client, hr.user).get("/union/audit/").status_code == 403
+
+
+def test_the_indicators_page_links_the_roster_imports_by_their_label(union_client):
+    page = union_client.get("/union/indicators/").content.decode()
+    assert '<a href="/union/audit/?kind=roster.imported">監査記録: 名簿を取り込んだ</a>' in page

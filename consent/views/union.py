@@ -285,7 +285,9 @@ def export_bundle(request):
 @require_http_methods(["GET"])
 @union_required
 def indicators_view(request):
-    return render(request, "consent/union/indicators.html", indicators.compute())
+    # The roster imports to compare new accounts with, named as the audit page names them.
+    context = {**indicators.compute(), "roster_imports": events.KINDS["roster.imported"].label}
+    return render(request, "consent/union/indicators.html", context)
 
 
 # --- The union as witness ------------------------------------------------------------
