@@ -33,12 +33,17 @@ class EventKind:
     def describe(self, payload):
         text = self.detail(payload) if self.detail else ""
         if payload.get("demo"):
-            text = f"{text} ({_('demo')})" if text else _("demo")
+            text = _note(text, _("demo")) if text else _("demo")
         return text
 
 
 def _join(items):
     return _(", ").join(str(item) for item in items)
+
+
+def _note(text, note):
+    """``text (note)``, with the reader's language's brackets."""
+    return _("%(text)s (%(note)s)") % {"text": text, "note": note}
 
 
 def _version(payload):
@@ -120,7 +125,7 @@ def _notice(payload):
     offices = payload.get("offices") or []
     text = _("To: %(offices)s") % {"offices": _join(offices)} if offices else _("To: every office")
     if payload.get("flagged_words"):
-        text += "; " + _("flagged words: %(words)s") % {"words": _join(payload["flagged_words"])}
+        text = _note(text, _("flagged words: %(words)s") % {"words": _join(payload["flagged_words"])})
     return text
 
 
@@ -134,7 +139,7 @@ def _step(payload):
 
 def _queue(payload):
     text = _("Page %(page)s") % {"page": payload["page"]}
-    return f"{text} ({_('with a search')})" if payload.get("searched") else text
+    return _note(text, _("with a search")) if payload.get("searched") else text
 
 
 def _snapshot(payload):
@@ -151,14 +156,15 @@ def _complaint(payload):
 
 def _complaint_filed(payload):
     how = _("anonymous") if payload["anonymous"] else _("with a name")
-    return f"{_complaint(payload)} ({how})"
+    return _note(_complaint(payload), how)
 
 
 def _complaint_message(payload):
     from consent.models import ComplaintMessage
 
     authors = dict(ComplaintMessage._meta.get_field("author").choices)
-    return f"{_complaint(payload)} ({_('from')}: {authors.get(payload['from'], payload['from'])})"
+    author = authors.get(payload["from"], payload["from"])
+    return _note(_complaint(payload), _("from %(author)s") % {"author": author})
 
 
 def _complaint_status(payload):

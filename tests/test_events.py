@@ -202,6 +202,13 @@ def test_the_audit_page_names_every_kind_in_japanese_with_readable_details(every
         "complaint.status_changed": "調査中",
         "roster.imported": "6行: 新規 2",
         "switchover.step_recorded": "カード受領",
+        "complaint.filed": "（匿名）",
+        "complaint.message_added": "（労働組合から）",
+        "account.access_changed": "管理画面に入れる: はい",
+        "employee.updated": "変更した項目: 名前",
+        "office.updated": "（上位: 200）",
+        "notice.published": "強制と受け取られうる語: 必ず",
+        "account.signed_in": "方法: パスワード、認証アプリ",
     }
     for name, words in filtered.items():
         assert words in _page(every_kind, f"?kind={name}").content.decode(), name
