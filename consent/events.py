@@ -29,6 +29,8 @@ class EventKind:
     visible_to: frozenset = field(default=frozenset({UNION}))
     # payload -> a short readable line (public fields only); none when the label says it all.
     detail: object = None
+    # HR acts: the union's audit page can list these alone.
+    by_hr: bool = False
 
     def describe(self, payload):
         text = self.detail(payload) if self.detail else ""
@@ -194,9 +196,9 @@ def _cosigned(payload):
     return _("Checkpoint of %(size)s events, witness %(witness)s") % payload
 
 
-def _kind(name, label, payload=(), *, employee=False, detail=None):
+def _kind(name, label, payload=(), *, employee=False, detail=None, by_hr=False):
     visible = frozenset({UNION, EMPLOYEE}) if employee else frozenset({UNION})
-    return EventKind(name, label, frozenset(payload), visible, detail)
+    return EventKind(name, label, frozenset(payload), visible, detail, by_hr)
 
 
 KINDS = {
@@ -230,12 +232,14 @@ KINDS = {
             "explanation.published",
             gettext_lazy("Published an explanation version"),
             ["version", "content_hash"],
+            by_hr=True,
             detail=_version,
         ),
         _kind(
             "notice.published",
             gettext_lazy("Published a notice"),
             ["content_hash", "offices", "flagged_words"],
+            by_hr=True,
             detail=_notice,
         ),
         _kind(
@@ -252,12 +256,14 @@ KINDS = {
                 "offices_created",
                 "offices_updated",
             ],
+            by_hr=True,
             detail=_roster,
         ),
         _kind(
             "switchover.queue_opened",
             gettext_lazy("HR opened the switch-over queue"),
             ["page", "searched"],
+            by_hr=True,
             detail=_queue,
         ),
         _kind(
@@ -265,9 +271,16 @@ KINDS = {
             gettext_lazy("HR recorded a switch-over step"),
             ["kind", "step"],
             employee=True,
+            by_hr=True,
             detail=_step,
         ),
-        _kind("hr.figures_exported", gettext_lazy("HR downloaded figures"), ["snapshot"], detail=_snapshot),
+        _kind(
+            "hr.figures_exported",
+            gettext_lazy("HR downloaded figures"),
+            ["snapshot"],
+            by_hr=True,
+            detail=_snapshot,
+        ),
         _kind("figures.published", gettext_lazy("Figures released"), ["number", "k"], detail=_figures),
         # The administrator (or a command).
         _kind("role.granted", gettext_lazy("Role granted"), ["role"], detail=_role),
@@ -362,6 +375,10 @@ def check(name, payload, *, about_employee):
     if about_employee and EMPLOYEE not in kind.visible_to:
         raise ValueError(f"{name} is not shown to the employee, so it carries no opening")
     return kind
+
+
+def hr_actions():
+    return sorted(name for name, kind in KINDS.items() if kind.by_hr)
 
 
 def label(name):

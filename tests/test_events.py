@@ -295,3 +295,16 @@ def test_the_audit_page_is_for_the_union_alone(client, alice, hr):
 def test_the_indicators_page_links_the_roster_imports_by_their_label(union_client):
     page = union_client.get("/union/indicators/").content.decode()
     assert '<a href="/union/audit/?kind=roster.imported">監査記録: 名簿を取り込んだ</a>' in page
+
+
+def test_only_hr_actions_lists_what_hr_does(every_kind):
+    page = _page(every_kind, "?hr=1")
+    kinds = {row["event"].kind for row in page.context["rows"]}
+    assert kinds == {
+        "explanation.published",
+        "notice.published",
+        "roster.imported",
+        "switchover.queue_opened",
+        "switchover.step_recorded",
+        "hr.figures_exported",
+    }

@@ -31,14 +31,7 @@ from consent.models import (
 
 INBOX_PAGE_SIZE = 25
 EVENTS_PAGE_SIZE = 50
-HR_ACTION_KINDS = [
-    "switchover.queue_opened",
-    "switchover.step_recorded",
-    "notice.published",
-    "roster.imported",
-    "explanation.published",
-    "hr.figures_exported",
-]
+HR_ACTION_KINDS = events.hr_actions()
 
 
 @require_GET
