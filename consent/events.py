@@ -389,5 +389,5 @@ def label(name):
 
 
 def choices():
-    """(kind, label) for every declared kind, in the reader's language and order."""
-    return sorted(((name, str(kind.label)) for name, kind in KINDS.items()), key=lambda item: item[1])
+    """(kind, label) for every declared kind, in the registry's order (grouped by who acts)."""
+    return [(name, kind.label) for name, kind in KINDS.items()]
