@@ -22,7 +22,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
 
-from consent import audit, services
+from consent import audit, events, services
 from consent.access import signed_in_with_mfa
 from consent.models import AuditEvent, Employee, ExplanationVersion, Office, RoleGrant
 
@@ -154,6 +154,19 @@ class ExplanationVersionAdmin(ReadOnlyAdmin):
     list_display = ["number", "title_ja", "published_at", "content_hash"]
 
 
+class KindFilter(admin.SimpleListFilter):
+    """The kinds by their registered labels (consent/events.py), not their codes."""
+
+    title = _("event")
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):
+        return events.choices()
+
+    def queryset(self, request, queryset):
+        return queryset.filter(kind=self.value()) if self.value() else queryset
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
     """Sequence, kind and time only; the actor only when it is a role holder or the system.
@@ -161,10 +174,14 @@ class AuditEventAdmin(ReadOnlyAdmin):
     Bodies and subjects stay out: a commitment in the admin next to a name
     is exactly what the log is built to prevent."""
 
-    list_display = ["seq", "kind", "occurred_at", "accountable_actor"]
-    list_filter = ["kind"]
-    fields = ["seq", "kind", "occurred_at", "accountable_actor"]
+    list_display = ["seq", "event", "occurred_at", "accountable_actor"]
+    list_filter = [KindFilter]
+    fields = ["seq", "event", "kind", "occurred_at", "accountable_actor"]
     readonly_fields = fields
+
+    @admin.display(description=_("event"), ordering="kind")
+    def event(self, obj):
+        return events.label(obj.kind)
 
     @admin.display(description=_("actor"))
     def accountable_actor(self, obj):

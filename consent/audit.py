@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from consent import chain
+from consent import chain, events
 from consent.models import AuditEvent
 
 EMPLOYEE = "employee"
@@ -58,6 +58,7 @@ def append(kind, *, actor, subject=None, payload=None, opening_for=None, secret=
     ``opening_for`` (an Employee) makes the subject a commitment to the
     employee's pseudonym plus ``secret`` (the fields only they may see); the
     opening is stored with the event. ``apps`` is a migration's app registry.
+    ``kind`` and the payload's keys must be declared in ``consent.events``.
 
     Call it last in the transaction: the head row stays locked until commit,
     and every other writer waits on it.
@@ -66,6 +67,7 @@ def append(kind, *, actor, subject=None, payload=None, opening_for=None, secret=
         raise RuntimeError("audit.append must run inside the transaction it records")
     if opening_for is None and secret is not None:
         raise ValueError("a secret needs the employee it is about (opening_for)")
+    events.check(kind, payload or {}, about_employee=opening_for is not None)
     registry = apps or global_apps
     head_model = registry.get_model("consent", "AuditHead")
     head = head_model.objects.select_for_update().get(pk=1)

@@ -10,8 +10,8 @@ import json
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
+from consent import events as event_kinds
 from consent.audit import rfc3339
 from consent.models import AuditEvent, Choice, EventOpening
 
@@ -119,21 +119,10 @@ def consent_record(request, decision, data):
     }
 
 
-# What the employee's own events are called in their history.
-EVENT_LABELS = {
-    "account.signed_in": gettext_lazy("Signed in"),
-    "explanation.viewed": gettext_lazy("Opened the explanation"),
-    "explanation.acknowledged": gettext_lazy("Confirmed the explanation"),
-    "decision.recorded": gettext_lazy("Recorded a decision"),
-    "switchover.step_recorded": gettext_lazy("HR recorded a switch-over step"),
-}
-
-
 def events_of(openings):
     """``(opening, event, label)`` for a page of the employee's openings, in two queries."""
     openings = list(openings)
     events = AuditEvent.objects.in_bulk([o.seq for o in openings], field_name="seq")
     return [
-        (opening, events[opening.seq], EVENT_LABELS.get(events[opening.seq].kind, events[opening.seq].kind))
-        for opening in openings
+        (opening, events[opening.seq], event_kinds.label(events[opening.seq].kind)) for opening in openings
     ]

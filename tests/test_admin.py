@@ -97,6 +97,11 @@ def test_role_grants_are_on_the_chain(admin_client, admin_user, alice):
     admin_client.post(f"/admin/consent/rolegrant/{grant.pk}/delete/", {"post": "yes"})
     assert not RoleGrant.objects.exists()
     assert AuditEvent.objects.filter(kind="role.revoked").count() == 1
+    listing = admin_client.get("/admin/consent/auditevent/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert "役割を付与した" in listing and "役割を外した" in listing
+    assert '<td class="field-event">role.granted' not in listing
+    filtered = admin_client.get("/admin/consent/auditevent/?kind=role.revoked")
+    assert [e.kind for e in filtered.context["cl"].result_list] == ["role.revoked"]
 
 
 def test_the_admin_login_goes_through_allauth_and_totp(client, admin_user):

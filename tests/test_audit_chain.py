@@ -78,7 +78,7 @@ def test_events_are_contiguous_and_linked(history):
 
 def test_append_refuses_to_run_outside_a_transaction(db):
     with mock.patch.object(connection, "in_atomic_block", False), pytest.raises(RuntimeError):
-        audit.append("test.event", actor="system")
+        audit.append("audit.exported", actor="system")
 
 
 @pytest.mark.parametrize("model", GUARDED, ids=lambda m: m.__name__)

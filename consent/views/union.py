@@ -2,6 +2,7 @@
 itself, checkpoints, the export bundle and coercion indicators."""
 
 import datetime
+import json
 import tempfile
 
 from django.conf import settings
@@ -14,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from consent import audit, bundle, chain, indicators, log, services, verification
+from consent import audit, bundle, chain, events, indicators, log, services, verification
 from consent.access import union_required
 from consent.forms import CheckpointUploadForm, CosignatureForm, MessageForm, WitnessKeyForm
 from consent.models import (
@@ -29,15 +30,8 @@ from consent.models import (
 )
 
 INBOX_PAGE_SIZE = 25
-EVENTS_PAGE_SIZE = 100
-HR_ACTION_KINDS = [
-    "switchover.queue_opened",
-    "switchover.step_recorded",
-    "notice.published",
-    "roster.imported",
-    "explanation.published",
-    "hr.figures_exported",
-]
+EVENTS_PAGE_SIZE = 50
+HR_ACTION_KINDS = events.hr_actions()
 
 
 @require_GET
@@ -141,12 +135,47 @@ def _parse_date(text):
         return None
 
 
+def _party(value):
+    """Who acted, or whom an event is about, in words; a staff identity by its first digits."""
+    if not isinstance(value, str):
+        return {"text": "—"}
+    if value.startswith("c:"):
+        return {"text": _("a record only the employee can open")}
+    if value.startswith("staff:"):
+        return {"text": _("role holder"), "code": value.removeprefix("staff:")[:8]}
+    words = {
+        audit.EMPLOYEE: _("the employee"),
+        audit.SYSTEM: _("the system"),
+        audit.COMPLAINANT: _("a complainant"),
+    }
+    return {"text": words.get(value, value)}
+
+
+def _readable(event):
+    """One row of the audit table: the registry's label and details, the raw body kept for the disclosure."""
+    try:
+        body = json.loads(event.body)
+        kind = events.KINDS[event.kind]
+        detail = kind.describe(body["payload"])
+        actor, subject = body["actor"], body["subject"]
+    # A forged or malformed row must still be listed (verification names it), never break the page.
+    except (ValueError, KeyError, TypeError, AttributeError):
+        detail, actor, subject = "", None, None
+    return {
+        "event": event,
+        "label": events.label(event.kind),
+        "detail": detail,
+        "actor": _party(actor),
+        "subject": _party(subject),
+    }
+
+
 @require_GET
 @union_required
 def audit_view(request):
     # Resumes from the last verified point: the cost follows the new events only.
     result = verification.verify()
-    events = AuditEvent.objects.all()
+    found = AuditEvent.objects.all()
     filters = {
         "kind": request.GET.get("kind", ""),
         "start": request.GET.get("start", ""),
@@ -154,20 +183,21 @@ def audit_view(request):
         "hr": request.GET.get("hr", ""),
     }
     if filters["hr"]:
-        events = events.filter(kind__in=HR_ACTION_KINDS)
+        found = found.filter(kind__in=HR_ACTION_KINDS)
     elif filters["kind"]:
-        events = events.filter(kind=filters["kind"])
+        found = found.filter(kind=filters["kind"])
     start, end = _parse_date(filters["start"]), _parse_date(filters["end"])
     if start:
-        events = events.filter(occurred_at__date__gte=start)
+        found = found.filter(occurred_at__date__gte=start)
     if end:
-        events = events.filter(occurred_at__date__lte=end)
-    page = Paginator(events.order_by("-seq"), EVENTS_PAGE_SIZE).get_page(request.GET.get("page"))
+        found = found.filter(occurred_at__date__lte=end)
+    page = Paginator(found.order_by("-seq"), EVENTS_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "result": result,
         "page": page,
+        "rows": [_readable(event) for event in page.object_list],
         "filters": filters,
-        "kinds": AuditEvent.objects.order_by("kind").values_list("kind", flat=True).distinct(),
+        "kinds": events.choices(),
         "checkpoints": Checkpoint.objects.all(),
         "query": _without_page(request),
         "upload_form": CheckpointUploadForm(),
@@ -248,7 +278,9 @@ def export_bundle(request):
 @require_http_methods(["GET"])
 @union_required
 def indicators_view(request):
-    return render(request, "consent/union/indicators.html", indicators.compute())
+    # The roster imports to compare new accounts with, named as the audit page names them.
+    context = {**indicators.compute(), "roster_imports": events.KINDS["roster.imported"].label}
+    return render(request, "consent/union/indicators.html", context)
 
 
 # --- The union as witness ------------------------------------------------------------

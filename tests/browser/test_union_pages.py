@@ -51,6 +51,15 @@ def test_complaint_path_and_union_pages(browser, server_url, axe):
     ):
         page.goto(path)
         assert_accessible(axe, page, name)
+    # The audit table names each event in Japanese; the stored body opens on demand.
+    page.goto("/union/audit/?kind=decision.recorded")
+    assert page.locator("tbody strong").first.inner_text() == "選択を記録した"
+    assert "本人だけが開ける記録" in page.locator("tbody").inner_text()
+    body = page.locator("tbody details code").first
+    assert not body.is_visible()
+    page.locator("tbody details summary").first.click()
+    assert body.is_visible() and '"kind":"decision.recorded"' in body.inner_text()
+    assert_accessible(axe, page, "ja-u-02b-audit-body")
     page.goto("/union/")
     page.locator("tbody a").first.click()
     assert_accessible(axe, page, "ja-u-05-complaint")
@@ -59,6 +68,7 @@ def test_complaint_path_and_union_pages(browser, server_url, axe):
     for path, name in (
         ("/union/", "en-u-01-inbox"),
         ("/union/audit/", "en-u-02-audit"),
+        ("/union/audit/?kind=role.granted", "en-u-02b-audit-roles"),
         ("/union/indicators/", "en-u-04-indicators"),
         ("/union/witness/", "en-u-06-witness"),
         ("/complaints/new/", "en-c-01-new"),

@@ -1,0 +1,310 @@
+"""The one registry of event kinds (consent/events.py) and the union's readable audit page."""
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.test import Client
+
+from consent import audit, chain, events, explanation_text, figures, log, services
+from consent.models import (
+    AuditEvent,
+    Choice,
+    ComplaintMessage,
+    ExplanationVersion,
+    RoleGrant,
+    SwitchoverCase,
+)
+from consent.roster import parse_roster
+from tests.conftest import acknowledge, decide, sign_in_with_mfa
+
+ROOT = Path(__file__).resolve().parents[1]
+ROSTER = (
+    "職員番号,氏名,メールアドレス,事務所コード,事務所名,上位事務所コード,在職\n"
+    "R0001,山田 太郎,taro@example.jp,100,中部地方整備局,,1\n"
+    "R0002,鈴木 花子,hanako@example.jp,200,名古屋国道事務所,100,1\n"
+    # Everyone already on file stays, so no account is deactivated.
+    "E0001,alice,alice@example.jp,200,名古屋国道事務所,100,1\n"
+    "E0002,bob,bob@example.jp,200,名古屋国道事務所,100,1\n"
+    "E0100,hana,hana@example.jp,200,名古屋国道事務所,100,1\n"
+    "E0200,ichiro,ichiro@example.jp,200,名古屋国道事務所,100,1\n"
+)
+HEX64 = re.compile(r"\b[0-9a-f]{64}\b")
+
+
+def _kinds_in(tree):
+    """The kinds each ``audit.append(...)`` and ``record_access(kind=...)`` call names.
+
+    A call passing a variable takes the strings its function assigns to it; a
+    parameter (record_access's own ``kind``) is covered by its callers."""
+    found = set()
+    for function in [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.Module)]:
+        assigned = {}
+        for node in ast.walk(function):
+            if isinstance(node, ast.Assign):
+                for target in node.targets:
+                    pairs = (
+                        zip(target.elts, node.value.elts, strict=False)
+                        if isinstance(target, ast.Tuple) and isinstance(node.value, ast.Tuple)
+                        else [(target, node.value)]
+                    )
+                    for name, value in pairs:
+                        if isinstance(name, ast.Name) and isinstance(value, ast.Constant):
+                            assigned.setdefault(name.id, set()).add(value.value)
+        for node in ast.walk(function):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if (
+                name == "append"
+                and isinstance(func, ast.Attribute)
+                and getattr(func.value, "id", "") == "audit"
+            ):
+                argument = node.args[0]
+            elif name == "record_access":
+                argument = next(k.value for k in node.keywords if k.arg == "kind")
+            else:
+                continue
+            if isinstance(argument, ast.Name):
+                found |= assigned.get(argument.id, set())
+            found |= {c.value for c in ast.walk(argument) if isinstance(c, ast.Constant)}
+    return found
+
+
+def test_every_kind_the_code_appends_is_registered_and_every_registered_kind_is_appended():
+    found = set()
+    for path in (ROOT / "consent").rglob("*.py"):
+        found |= _kinds_in(ast.parse(path.read_text(encoding="utf-8")))
+    assert len(found) >= 25
+    assert found == set(events.KINDS), (found - set(events.KINDS), set(events.KINDS) - found)
+
+
+def test_every_kind_has_a_japanese_label():
+    from django.utils import translation
+
+    with translation.override("ja"):
+        for name, kind in events.KINDS.items():
+            assert not str(kind.label).isascii(), name
+
+
+def test_append_refuses_an_unregistered_kind(db):
+    before = AuditEvent.objects.count()
+    with pytest.raises(ValueError, match="not in consent/events.py"), transaction.atomic():
+        audit.append("decision.erased", actor=audit.SYSTEM)
+    assert AuditEvent.objects.count() == before
+
+
+def test_append_refuses_an_undeclared_payload_key(db, alice):
+    """A name or an office slipped into a public payload is refused before it reaches the chain."""
+    before = AuditEvent.objects.count()
+    with pytest.raises(ValueError, match="declares no payload key office"), transaction.atomic():
+        audit.append(
+            "complaint.filed", actor=audit.COMPLAINANT, payload={"complaint": "123456", "office": "200"}
+        )
+    with pytest.raises(ValueError, match="payload key choice"), transaction.atomic():
+        audit.append(
+            "decision.recorded", actor=audit.EMPLOYEE, opening_for=alice, payload={"choice": "opt_in"}
+        )
+    assert AuditEvent.objects.count() == before
+
+
+def test_append_refuses_an_opening_on_a_kind_the_employee_does_not_see(db, alice):
+    with pytest.raises(ValueError, match="carries no opening"), transaction.atomic():
+        audit.append("roster.imported", actor=audit.SYSTEM, opening_for=alice)
+
+
+@pytest.fixture
+def union_client(client, union):
+    return sign_in_with_mfa(client, union.user)
+
+
+@pytest.fixture
+def every_kind(union_client, union, hr, alice, bob, office):
+    """One event of every registered kind, each made the way the product makes it."""
+    hr_client = sign_in_with_mfa(Client(), hr.user)
+    admin = get_user_model().objects.create_superuser("root", "root@example.jp", "x-long-password")
+    services.record_sign_in(user=alice.user, methods="password+totp")
+    services.record_sign_in(user=admin, methods="password+totp")
+    services.record_explanation_viewed(user=alice.user, version=ExplanationVersion.current())
+    acknowledge(alice)
+    decide(alice, Choice.OPT_IN)
+    services.publish_explanation(
+        actor=audit.staff_identity(hr.user), number=2, fields=explanation_text.shipped_version(1)
+    )
+    case = SwitchoverCase.objects.get(employee=alice)
+    services.record_switchover_step(user=hr.user, case=case, step=case.next_step())
+    hr_client.get("/hr/queue/")
+    services.publish_notice(user=hr.user, title="至急", body="必ず提出すること", accept_flagged=True)
+    services.import_roster(user=hr.user, parsed=parse_roster(ROSTER.encode()), invite=False)
+    figures.publish_snapshot()
+    hr_client.get("/hr/figures.csv")
+    grant = services.grant_role(actor=admin, user=bob.user, role=RoleGrant.HR)
+    services.revoke_role(actor=admin, grant=grant)
+    services.set_account_access(actor=admin, user=bob.user, is_staff=True)
+    services.update_employee(actor=admin, employee=bob, display_name="ボブ", office=office, is_active=True)
+    created = services.save_office(actor=admin, code="300", name="岐阜国道事務所", parent=office)
+    services.save_office(actor=admin, code="300", name="岐阜国道事務所（新）", parent=office, office=created)
+    complaint, _code = services.file_complaint(
+        user=None, anonymous=True, what="pressured", involved_role="head_of_unit", details="圧力"
+    )
+    services.add_complaint_message(
+        complaint=complaint, author=ComplaintMessage.UNION, body="伺います", user=union.user
+    )
+    services.add_complaint_message(
+        complaint=complaint, author=ComplaintMessage.UNION, body="メモ", internal=True, user=union.user
+    )
+    services.set_complaint_status(complaint=complaint, status="investigating", user=union.user)
+    services.save_checkpoint(user=union.user)
+    union_client.get("/union/audit/export.zip")
+    pair = chain.generate_key("union.example.jp/witness", chain.SIG_COSIGNATURE_V1)
+    log.register_witness_key(user=union.user, vkey=pair[1])
+    checkpoint = log.publish_checkpoint()
+    text, _signatures = chain.split_note(checkpoint.note)
+    log.add_cosignature(user=union.user, size=checkpoint.size, line=chain.cosignature_line(text, pair[0], 1))
+    services.record_sign_in(user=alice.user, methods="password")  # grows the tree past the cosigned size
+    latest = log.publish_checkpoint()
+    union_client.get(f"/union/witness/checkpoint-{latest.size}.txt")
+    union_client.get(f"/union/witness/consistency-{latest.size}.txt")
+    return union_client
+
+
+def test_the_services_append_every_registered_kind_and_nothing_else(every_kind):
+    stored = set(AuditEvent.objects.values_list("kind", flat=True))
+    assert stored == set(events.KINDS)
+
+
+def _page(client, query="", language="ja"):
+    response = client.get(f"/union/audit/{query}", HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 200
+    return response
+
+
+def test_the_audit_page_names_every_kind_in_japanese_with_readable_details(every_kind):
+    response = _page(every_kind, "?kind=")
+    page = response.content.decode()
+    main_table = re.sub(r"<details>.*?</details>", "", page.split("<tbody>")[1], flags=re.S)
+    # Fifty rows a page: look at every kind through its own filter.
+    for name, kind in events.KINDS.items():
+        listing = _page(every_kind, f"?kind={name}").content.decode()
+        table = re.sub(r"<details>.*?</details>", "", listing.split("<tbody>")[1], flags=re.S)
+        assert str(kind.label) not in ("", name)
+        assert f"<strong>{_ja(kind.label)}</strong>" in table, name
+        assert name not in table, name
+        assert not HEX64.search(table), (name, table)
+    assert "本人だけが開ける記録" in main_table
+    filtered = {
+        "explanation.acknowledged": "第1版",
+        "role.granted": "人事課",
+        "complaint.status_changed": "調査中",
+        "roster.imported": "6行: 新規 2",
+        "switchover.step_recorded": "カード受領",
+        "complaint.filed": "（匿名）",
+        "complaint.message_added": "（労働組合から）",
+        "account.access_changed": "管理画面に入れる: はい",
+        "employee.updated": "変更した項目: 名前",
+        "office.updated": "（上位: 200）",
+        "notice.published": "強制と受け取られうる語: 必ず",
+        "account.signed_in": "方法: パスワード、認証アプリ",
+    }
+    for name, words in filtered.items():
+        assert words in _page(every_kind, f"?kind={name}").content.decode(), name
+
+
+def _ja(label):
+    from django.utils import translation
+
+    with translation.override("ja"):
+        return str(label)
+
+
+def test_the_raw_body_is_behind_a_disclosure(every_kind):
+    page = _page(every_kind).content.decode()
+    rows = page.split("<tbody>")[1].split("</tbody>")[0]
+    for event in _page(every_kind).context["page"].object_list:
+        body = event.body.replace('"', "&quot;")
+        assert body in rows
+        disclosure = rows.split(f'<td class="num">{event.seq}</td>')[1].split("</tr>")[0]
+        assert re.search(r"<details><summary>[^<]+</summary><code[^>]*>" + re.escape(body), disclosure)
+
+
+def test_the_kind_filter_offers_every_kind_by_its_label(every_kind):
+    page = _page(every_kind).content.decode()
+    select = page.split('id="f-kind"')[1].split("</select>")[0]
+    for name, kind in events.KINDS.items():
+        assert f'<option value="{name}">{_ja(kind.label)}</option>' in select
+
+
+def test_fifty_rows_a_page_and_the_filter_is_kept_on_page_two(union_client, alice):
+    for _ in range(60):
+        services.record_sign_in(user=alice.user, methods="password")
+    first = _page(union_client, "?kind=account.signed_in")
+    assert len(first.context["rows"]) == 50
+    assert first.context["page"].paginator.count == 60
+    html = first.content.decode()
+    assert "?kind=account.signed_in&amp;page=2" in html
+    second = _page(union_client, "?kind=account.signed_in&page=2")
+    assert len(second.context["rows"]) == 10
+    assert {row["event"].kind for row in second.context["rows"]} == {"account.signed_in"}
+    assert 'value="account.signed_in" selected' in second.content.decode()
+    assert "?kind=account.signed_in&amp;page=1" in second.content.decode()
+
+
+def test_the_audit_page_reads_in_english_too(every_kind):
+    page = _page(every_kind, "?kind=role.granted", language="en").content.decode()
+    assert "<strong>Role granted</strong>" in page and "role holder" in page and "役割" not in page
+
+
+def test_a_malformed_body_is_listed_not_a_server_error(union_client, alice):
+    """A forged row the verification reports must still be shown on the page that reports it."""
+    from tests.test_audit_chain import disable_triggers
+
+    acknowledge(alice)
+    disable_triggers()
+    AuditEvent.objects.filter(seq=2).update(body="not json", kind="made.up")
+    response = _page(union_client)
+    assert not response.context["result"].ok
+    assert "made.up" in response.content.decode()
+
+
+def test_the_history_names_the_employees_events_from_the_registry(alice):
+    from consent.receipts import events_of
+
+    acknowledge(alice)
+    decide(alice, Choice.OPT_IN)
+    labels = [label for _o, _e, label in events_of(alice.openings.order_by("seq"))]
+    assert labels == [events.KINDS["explanation.acknowledged"].label, events.KINDS["decision.recorded"].label]
+
+
+@pytest.mark.parametrize("method", ["post", "put", "delete"])
+def test_the_audit_page_refuses_other_methods(union_client, method):
+    assert getattr(union_client, method)("/union/audit/").status_code == 405
+
+
+def test_the_audit_page_is_for_the_union_alone(client, alice, hr):
+    response = client.get("/union/audit/")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    client.force_login(alice.user)
+    assert client.get("/union/audit/").status_code == 403
+    assert sign_in_with_mfa(client, hr.user).get("/union/audit/").status_code == 403
+
+
+def test_the_indicators_page_links_the_roster_imports_by_their_label(union_client):
+    page = union_client.get("/union/indicators/").content.decode()
+    assert '<a href="/union/audit/?kind=roster.imported">監査記録: 名簿を取り込んだ</a>' in page
+
+
+def test_only_hr_actions_lists_what_hr_does(every_kind):
+    page = _page(every_kind, "?hr=1")
+    kinds = {row["event"].kind for row in page.context["rows"]}
+    assert kinds == {
+        "explanation.published",
+        "notice.published",
+        "roster.imported",
+        "switchover.queue_opened",
+        "switchover.step_recorded",
+        "hr.figures_exported",
+    }
