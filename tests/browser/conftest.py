@@ -40,6 +40,7 @@ for email, name, number, role in (
     ("browser-hr@example.jp", "人事 閲覧", "B0002", "hr"),
     ("browser-union@example.jp", "組合 閲覧", "B0003", "union"),
     ("browser-withdraw@example.jp", "撤回 花子", "B0004", None),
+    ("browser-polish@example.jp", "画面 次郎", "B0007", None),
 ):
     person = services.provision_employee(
         email=email, display_name=name, employee_number=number,
