@@ -11,7 +11,7 @@ from django.utils import timezone
 from consent import figures
 from consent.models import RECEIPT_ALPHABET, Choice, new_receipt_id, normalise_receipt_id
 from tests.conftest import acknowledge, decide, sign_in_with_mfa
-from tests.test_roster_import import HEADER, upload
+from tests.test_roster_import import HEADER, ROSTER, confirm, upload
 
 RECEIPT_ID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){4}$")
 
@@ -154,3 +154,16 @@ def test_the_chart_draws_no_national_line_and_the_page_gives_it_as_context(hr_cl
     assert "chart__reference" not in html
     context = re.search(r"<figcaption.*?</figcaption>", html, re.S).group(0)
     assert "目標ではなく" in context and "9.0%" in context
+
+
+def test_the_roster_preview_names_changed_columns_in_japanese(hr_client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        upload(hr_client, ROSTER)
+        confirm(hr_client)
+    moved = ROSTER.replace(
+        "R0002,鈴木 花子,hanako@example.jp,200,名古屋国道事務所,100,1",
+        "R0002,鈴木 華子,hanako@example.jp,100,中部地方整備局,,1",
+    )
+    html = upload(hr_client, moved).content.decode()
+    assert "R0002 鈴木 華子: 氏名、事務所" in html
+    assert "office" not in html.split("<main", 1)[1]
