@@ -69,8 +69,8 @@ def test_a_change_away_from_opt_in_reads_as_a_withdrawal(alice_client, alice):
     first_receipt = alice_client.get(reverse("receipt", args=[first.receipt_id])).content.decode()
     assert "撤回：" not in first_receipt
     rows = re.findall(r"<tr>.*?</tr>", alice_client.get(reverse("history")).content.decode(), re.S)
-    marked = [row for row in rows if "<strong>撤回</strong>" in row]
-    assert len(marked) == 1 and "一体化しない（同意しない）" in marked[0]
+    marked = [row for row in rows if "撤回：" in row]
+    assert len(marked) == 1 and "<strong>撤回：一体化しない（同意しない）</strong>" in marked[0]
 
 
 def test_the_receipt_says_in_japanese_how_the_decision_came_in(alice_client, alice):
