@@ -50,7 +50,7 @@ for email, name, number, role in (
         RoleGrant.objects.create(user=person.user, role=role)
         TOTP.activate(person.user, {TOTP_SECRET!r})
 # HR officers whose role was just granted: their first sign-in sets up the app.
-for email, number in (("browser-new-hr@example.jp", "B0004"), ("browser-new-hr-en@example.jp", "B0005")):
+for email, number in (("browser-new-hr@example.jp", "B0006"), ("browser-new-hr-en@example.jp", "B0005")):
     person = services.provision_employee(
         email=email, display_name="新任 人事", employee_number=number,
         office=Office.objects.get(code="200"), password_hash=make_password({BROWSER_PASSWORD!r}),
