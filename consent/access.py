@@ -15,7 +15,7 @@ from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from consent.models import Decision, Employee
+from consent.models import Decision, Employee, normalise_receipt_id
 
 PRIVILEGED_ROLES = ("hr", "union", "admin")
 
@@ -76,7 +76,9 @@ def own_employee(request):
 def own_decision_or_404(request, receipt_id):
     try:
         return Decision.objects.select_related("explanation_version", "employee").get(
-            receipt_id=receipt_id, employee__user=request.user
+            # Both: an earlier receipt number could look like a mistyped new one.
+            receipt_id__in={receipt_id, normalise_receipt_id(receipt_id)},
+            employee__user=request.user,
         )
     except Decision.DoesNotExist:
         raise Http404 from None

@@ -238,10 +238,14 @@ def national_rate():
 
 
 def trend_chart(weeks, width=640, height=240, margin=40):
-    """Points for a server-rendered SVG line of the weekly opt-in rate (percent)."""
+    """Points for a server-rendered SVG line of the weekly opt-in rate (percent).
+
+    The national card issuance rate is not drawn: a line beside ours would read
+    as a target ("we are below the nation"); the page gives it as context in words.
+    """
     if not weeks:
         return None
-    top = max([national_rate()] + [f.rate(Choice.OPT_IN) * 100 for _w, f in weeks if f.rate(Choice.OPT_IN)])
+    top = max([0] + [f.rate(Choice.OPT_IN) * 100 for _w, f in weeks if f.rate(Choice.OPT_IN)])
     scale_max = max(10, int(top // 10 + 1) * 10)
     plot_w, plot_h = width - 2 * margin, height - 2 * margin
     step = plot_w / max(1, len(weeks) - 1)
@@ -262,7 +266,6 @@ def trend_chart(weeks, width=640, height=240, margin=40):
         "bottom": height - margin,
         "points": " ".join(f"{x},{py}" for x, py in points),
         "dots": points,
-        "reference_y": y(national_rate()),
         "ticks": [{"label": f"{p}%", "y": y(p)} for p in range(0, scale_max + 1, max(10, scale_max // 4))],
         "first": weeks[0][0],
         "last": weeks[-1][0],

@@ -26,8 +26,26 @@ def pseudonym_for(kind, identifier):
     return "p-" + digest.hexdigest()[:32]
 
 
+# Crockford's base32: no I, L, O or U, so a receipt number read over the phone
+# cannot be misheard as another letter or digit.
+RECEIPT_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+RECEIPT_GROUPS = 5  # 5 groups of 4 characters: 100 random bits
+_RECEIPT_TYPED = str.maketrans("ILO", "110")  # what Crockford's base32 reads these as
+
+
 def new_receipt_id():
-    return secrets.token_urlsafe(18)
+    """A receipt number such as 7K3M-QX9P-2D4F-H8TB-W6RN."""
+    chars = "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(4 * RECEIPT_GROUPS))
+    return "-".join(chars[i : i + 4] for i in range(0, len(chars), 4))
+
+
+def normalise_receipt_id(value):
+    """The receipt number as stored, from one typed in lower case, without hyphens
+    or with O for 0 and I or L for 1; earlier receipt numbers pass unchanged."""
+    chars = value.replace("-", "").replace(" ", "").upper().translate(_RECEIPT_TYPED)
+    if len(chars) != 4 * RECEIPT_GROUPS or any(c not in RECEIPT_ALPHABET for c in chars):
+        return value
+    return "-".join(chars[i : i + 4] for i in range(0, len(chars), 4))
 
 
 EMPLOYEE_NUMBER_RE = re.compile(r"^[A-Za-z0-9-]{1,20}$")
@@ -216,6 +234,11 @@ class Decision(models.Model):
 
     def __str__(self):
         return f"{self.employee} {self.choice} #{self.audit_seq}"
+
+    @property
+    def withdraws_consent(self):
+        """A change from opt-in to anything else withdraws the consent given (撤回)."""
+        return self.previous_choice == Choice.OPT_IN and self.choice != Choice.OPT_IN
 
 
 class AuditHead(models.Model):

@@ -23,6 +23,27 @@ DPV_STATUS = {
 }
 
 
+CHANNELS = {"web": gettext_lazy("the web page"), "demo-seed": gettext_lazy("demonstration data")}
+SIGN_IN_METHODS = {
+    "password": gettext_lazy("password"),
+    "totp": gettext_lazy("authenticator app code"),
+    "recovery_codes": gettext_lazy("recovery code"),
+    "webauthn": gettext_lazy("security key"),
+    "code": gettext_lazy("sign-in code by mail"),
+    "session": gettext_lazy("an earlier sign-in"),
+    "demo": gettext_lazy("demonstration data"),
+}
+
+
+def recorded_through(decision):
+    """How the decision reached the ledger, in the reader's language ("web", "password+totp")."""
+    methods = [str(SIGN_IN_METHODS.get(m, m)) for m in decision.sign_in_method.split("+") if m]
+    return _("%(channel)s (%(methods)s)") % {
+        "channel": CHANNELS.get(decision.channel, decision.channel),
+        "methods": " + ".join(methods),
+    }
+
+
 def opening_data(request, opening, event):
     """An event of the employee's and what opens its commitment."""
     return {
@@ -77,10 +98,7 @@ def receipt_data(request, decision):
 
 def consent_record(request, decision, data):
     """The decision as an ISO/IEC TS 27560 consent record in the W3C DPV profile (JSON-LD)."""
-    if decision.previous_choice == Choice.OPT_IN and decision.choice != Choice.OPT_IN:
-        status = "dpv:ConsentWithdrawn"
-    else:
-        status = DPV_STATUS[decision.choice]
+    status = "dpv:ConsentWithdrawn" if decision.withdraws_consent else DPV_STATUS[decision.choice]
     version = decision.explanation_version
     url = request.build_absolute_uri(reverse("receipt_jsonld", args=[decision.receipt_id]))
     return {

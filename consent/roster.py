@@ -77,6 +77,7 @@ class ParsedRoster:
     errors: tuple[RosterError, ...]  # sorted by line, problems with the whole file first
     encoding: str  # the codec used; "" when none could read the file
     sha256: str  # of the bytes as uploaded
+    data_lines: int = 0  # records after the header, bad ones included: what the file holds
 
     @property
     def ok(self) -> bool:
@@ -239,6 +240,7 @@ class _Reader:
         self.number_lines = {}
         self.email_lines = {}
         self.offices = {}  # code -> _Office, as its first line has it
+        self.data_lines = 0
 
     def error(self, line, column, message):
         self.errors.append(RosterError(line, column, message))
@@ -273,6 +275,7 @@ class _Reader:
         count = 0
         for line, cells in records:
             count += 1
+            self.data_lines = count
             if count > MAX_ROWS:
                 message = _("The file has more than %(limit)d data lines.") % {"limit": MAX_ROWS}
                 self.error(None, None, message)
@@ -433,4 +436,4 @@ def parse_roster(data: bytes, encoding: str | None = None) -> ParsedRoster:
     reader = _Reader()
     reader.read(text)
     errors = sorted(reader.errors, key=lambda error: error.line or 0)
-    return ParsedRoster(tuple(reader.rows), tuple(errors), used, sha256)
+    return ParsedRoster(tuple(reader.rows), tuple(errors), used, sha256, reader.data_lines)

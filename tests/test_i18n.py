@@ -15,6 +15,9 @@ def po_entries(path):
         strs = re.findall(r'^msgstr(?:\[\d\])? ((?:".*"\n?)+)', block, re.M)
         if ids and strs:
             msgid = "".join(re.findall(r'"(.*)"', ids.group(1)))
+            context = re.search(r'^msgctxt "(.*)"$', block, re.M)
+            if context:  # gettext files a msgid with a context under "context\x04msgid"
+                msgid = f"{context.group(1)}\x04{msgid}"
             yield msgid, ["".join(re.findall(r'"(.*)"', s)) for s in strs], "#, fuzzy" in block
 
 

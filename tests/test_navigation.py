@@ -9,7 +9,7 @@ from tests.conftest import sign_in_with_mfa
 
 
 def main_menu(html):
-    return re.search(r'<nav class="site-nav".*?</nav>', html, re.S).group(0)
+    return re.search(r'<nav class="site-nav site-nav--wide".*?</nav>', html, re.S).group(0)
 
 
 @pytest.mark.parametrize("path", ["/union/", "/union/?role=head_of_unit"])

@@ -36,3 +36,10 @@ def rate_of(figure, category):
 @register.filter
 def highlight_compulsion(text):
     return wording.highlight(text)
+
+
+@register.inclusion_tag("consent/_steps.html")
+def progress_steps(step):
+    """The employee's way through one decision, with ``step`` (1–4) the current one."""
+    labels = (_("Explanation"), _("Confirmation"), _("Choice"), _("Receipt"))
+    return {"step": step, "steps": list(enumerate(labels, start=1))}

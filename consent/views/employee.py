@@ -11,7 +11,7 @@ from consent import chain, log, services
 from consent.access import employee_required, has_role, own_decision_or_404, own_employee, sign_in_method
 from consent.forms import AcknowledgeForm, DecisionForm
 from consent.models import Choice, EventOpening, ExplanationVersion
-from consent.receipts import consent_record, events_of, receipt_data
+from consent.receipts import consent_record, events_of, receipt_data, recorded_through
 
 HISTORY_PAGE_SIZE = 20
 
@@ -164,6 +164,7 @@ def receipt(request, receipt_id):
         "data": data,
         "opening_secret": chain.canonical_json(data["opening"]["secret"]).decode(),
         "revert_opened": services.revert_opened_by(decision),
+        "recorded_through": recorded_through(decision),
     }
     return render(request, "consent/receipt.html", context)
 

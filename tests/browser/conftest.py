@@ -40,6 +40,7 @@ for email, name, number, role in (
     ("browser-hr@example.jp", "人事 閲覧", "B0002", "hr"),
     ("browser-union@example.jp", "組合 閲覧", "B0003", "union"),
     ("browser-withdraw@example.jp", "撤回 花子", "B0004", None),
+    ("browser-polish@example.jp", "画面 次郎", "B0007", None),
 ):
     person = services.provision_employee(
         email=email, display_name=name, employee_number=number,
@@ -49,7 +50,7 @@ for email, name, number, role in (
         RoleGrant.objects.create(user=person.user, role=role)
         TOTP.activate(person.user, {TOTP_SECRET!r})
 # HR officers whose role was just granted: their first sign-in sets up the app.
-for email, number in (("browser-new-hr@example.jp", "B0004"), ("browser-new-hr-en@example.jp", "B0005")):
+for email, number in (("browser-new-hr@example.jp", "B0006"), ("browser-new-hr-en@example.jp", "B0005")):
     person = services.provision_employee(
         email=email, display_name="新任 人事", employee_number=number,
         office=Office.objects.get(code="200"), password_hash=make_password({BROWSER_PASSWORD!r}),
