@@ -10,6 +10,7 @@ import json
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from consent import events as event_kinds
 from consent.audit import rfc3339

@@ -160,10 +160,20 @@ def assert_accessible(axe, page, name):
     assert results.violations_count == 0, f"{name}: {results.generate_report()}"
 
 
-def totp_code():
+# The 30-second step whose code each account last used: allauth refuses a code
+# used once already, so a second sign-in within the same step waits for the next.
+_last_step = {}
+
+
+def totp_code(email):
     from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 
-    return format_hotp_value(hotp_value(TOTP_SECRET, int(time.time()) // 30))
+    step = int(time.time()) // 30
+    if _last_step.get(email) == step:
+        time.sleep((step + 1) * 30 - time.time() + 0.5)
+        step = int(time.time()) // 30
+    _last_step[email] = step
+    return format_hotp_value(hotp_value(TOTP_SECRET, step))
 
 
 def sign_in(page, email, password=BROWSER_PASSWORD):
@@ -174,6 +184,6 @@ def sign_in(page, email, password=BROWSER_PASSWORD):
     page.get_by_role("button", name="ログイン").click()
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
     if "/accounts/2fa/authenticate/" in page.url:
-        page.locator("input[name=code]").fill(totp_code())
+        page.locator("input[name=code]").fill(totp_code(email))
         page.locator("main form button[type=submit]").first.click()
         page.wait_for_url(lambda url: "/accounts/2fa/" not in url)
