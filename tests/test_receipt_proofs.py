@@ -77,7 +77,7 @@ def test_history_lists_every_event_with_its_own_proof(alice_client, alice, bob, 
     html = alice_client.get(reverse("history")).content.decode()
     mine = EventOpening.objects.filter(employee=alice)
     assert mine.count() == 4  # acknowledgement, two decisions, a sign-in
-    assert "選択を記録した" in html and "サインイン" in html
+    assert "選択を記録した" in html and "ログイン" in html
     for opening in mine:
         assert reverse("event_proof", args=[opening.seq]) in html
         assert opening.salt in html
