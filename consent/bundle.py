@@ -61,7 +61,7 @@ English follows the Japanese.
 
 ## 必要なもの
 
-Python 3.10 以降だけです。
+Python 3.8 以降だけです。
 インターネット接続も、追加のインストールも要りません。
 検証プログラムは Python の標準機能だけを使い、ネットワークには接続しません。
 `verify_chain.py` はテキストファイルなので、中身を読んで確かめることもできます。
@@ -276,7 +276,7 @@ The kit contains:
 
 ## What you need
 
-Only Python 3.10 or newer.
+Only Python 3.8 or newer.
 No internet connection and nothing to install.
 The verifier uses only Python's standard library and never connects to a network.
 `verify_chain.py` is a text file, so you can read what it does.
