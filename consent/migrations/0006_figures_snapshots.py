@@ -3,42 +3,18 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-# Published figures are records: once HR may have seen a snapshot it never changes. The function
-# consent_refuse_change() comes from migration 0002.
+from consent import append_only
+
+# Published figures are records: once HR may have seen a snapshot it never changes.
 TABLES = ["consent_figuresnapshot", "consent_figurerow"]
 
 
-def append_only(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    for table in TABLES:
-        if vendor == "postgresql":
-            schema_editor.execute(
-                f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-                "FOR EACH ROW EXECUTE FUNCTION consent_refuse_change();"
-            )
-            schema_editor.execute(
-                f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-                "FOR EACH STATEMENT EXECUTE FUNCTION consent_refuse_change();"
-            )
-        elif vendor == "sqlite":
-            for operation in ("UPDATE", "DELETE"):
-                schema_editor.execute(
-                    f"CREATE TRIGGER {table}_no_{operation.lower()} BEFORE {operation} ON {table} "
-                    f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: {operation} refused'); END;"
-                )
-        else:
-            raise RuntimeError(f"no append-only triggers written for {vendor}")
+def add_triggers(apps, schema_editor):
+    append_only.create(schema_editor, TABLES)
 
 
-def drop_append_only(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    for table in TABLES:
-        if vendor == "postgresql":
-            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table};")
-            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table};")
-        else:
-            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_no_update;")
-            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_no_delete;")
+def drop_triggers(apps, schema_editor):
+    append_only.drop(schema_editor, TABLES)
 
 
 class Migration(migrations.Migration):
@@ -88,5 +64,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('snapshot', 'position'), name='one_row_per_position'), models.UniqueConstraint(fields=('snapshot', 'office'), name='one_row_per_office')],
             },
         ),
-        migrations.RunPython(append_only, drop_append_only),
+        migrations.RunPython(add_triggers, drop_triggers),
     ]

@@ -8,7 +8,7 @@ import django.db.models.deletion
 from django.db import migrations, models
 from django.utils import timezone
 
-from consent import audit, explanation_text
+from consent import append_only, audit, explanation_text
 
 APPEND_ONLY = [
     "consent_lognode",
@@ -36,39 +36,14 @@ def publish_explanation_v1(apps, schema_editor):
     )
 
 
-def append_only(apps, schema_editor):
-    # The same triggers as migration 0002, whose PostgreSQL function they reuse.
-    vendor = schema_editor.connection.vendor
+def add_triggers(apps, schema_editor):
     # SQLite rebuilt the events table to widen its subject column, dropping its triggers.
-    for table in APPEND_ONLY + (["consent_auditevent"] if vendor == "sqlite" else []):
-        if vendor == "postgresql":
-            schema_editor.execute(
-                f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-                "FOR EACH ROW EXECUTE FUNCTION consent_refuse_change();"
-            )
-            schema_editor.execute(
-                f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-                "FOR EACH STATEMENT EXECUTE FUNCTION consent_refuse_change();"
-            )
-        elif vendor == "sqlite":
-            for operation in ("UPDATE", "DELETE"):
-                schema_editor.execute(
-                    f"CREATE TRIGGER {table}_no_{operation.lower()} BEFORE {operation} ON {table} "
-                    f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: {operation} refused'); END;"
-                )
-        else:
-            raise RuntimeError(f"no append-only triggers written for {vendor}")
+    rebuilt = ["consent_auditevent"] if schema_editor.connection.vendor == "sqlite" else []
+    append_only.create(schema_editor, APPEND_ONLY + rebuilt)
 
 
-def drop_append_only(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    for table in APPEND_ONLY:
-        if vendor == "postgresql":
-            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table};")
-            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table};")
-        else:
-            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_no_update;")
-            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_no_delete;")
+def drop_triggers(apps, schema_editor):
+    append_only.drop(schema_editor, APPEND_ONLY)
 
 
 class Migration(migrations.Migration):
@@ -168,5 +143,5 @@ class Migration(migrations.Migration):
         ),
         # Irreversible on purpose: the first event of the chain cannot be unmade.
         migrations.RunPython(publish_explanation_v1),
-        migrations.RunPython(append_only, drop_append_only),
+        migrations.RunPython(add_triggers, drop_triggers),
     ]
