@@ -1,8 +1,11 @@
 """Shared people and helpers. State is set up through the services, as the app does."""
 
+import contextlib
+import json
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -62,6 +65,19 @@ def hr(make_employee):
 @pytest.fixture
 def union(make_employee):
     return grant(make_employee("ichiro", "E0200"), "union")
+
+
+@pytest.fixture
+def history(alice, bob):
+    """A few events: acknowledgements and decisions of two people; the number of events."""
+    from consent.models import AuditEvent, Choice
+
+    for person in (alice, bob):
+        acknowledge(person)
+    decide(alice, Choice.OPT_IN)
+    decide(bob, Choice.UNDECIDED)
+    decide(alice, Choice.OPT_OUT)
+    return AuditEvent.objects.count()
 
 
 @pytest.fixture
@@ -133,3 +149,42 @@ def start_django(env, then=""):
     """Set Django up in a fresh process with ``env``, then run ``then``; the finished process."""
     code = "import django; django.setup()" + (f"; {then}" if then else "")
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+
+
+def run_probe(script, *args, timeout, **env_overrides):
+    """Run a probe (tests/SCRIPT) in a fresh process against the database in
+    ``env_overrides``; the JSON report it prints last."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SQLITE_PATH")}
+    env.update(DEBUG="1", **env_overrides)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / script), *map(str, args)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    print(f"\n{script} on {report['vendor']}: {json.dumps(report, ensure_ascii=False)}")
+    return report
+
+
+@contextlib.contextmanager
+def fresh_postgres_database(prefix):
+    """The URL of a new, empty PostgreSQL database on DATABASE_URL's server, dropped afterwards.
+    Skips the test when DATABASE_URL is not PostgreSQL (CI sets it)."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        pytest.skip("DATABASE_URL is not PostgreSQL (CI runs this with it set)")
+    import psycopg
+
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    server = url.rsplit("/", 1)[0]
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{server}/{name}"
+    finally:
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

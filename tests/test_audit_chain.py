@@ -12,22 +12,10 @@ from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
 from consent import audit, chain
-from consent.models import Acknowledgement, AuditEvent, Choice, Decision
-from tests.conftest import acknowledge, decide
+from consent.models import Acknowledgement, AuditEvent, Decision
 
 ROOT = Path(__file__).resolve().parents[1]
 GUARDED = [AuditEvent, Decision, Acknowledgement]
-
-
-@pytest.fixture
-def history(alice, bob):
-    """A few events: acknowledgements and decisions of two people."""
-    for person in (alice, bob):
-        acknowledge(person)
-    decide(alice, Choice.OPT_IN)
-    decide(bob, Choice.UNDECIDED)
-    decide(alice, Choice.OPT_OUT)
-    return AuditEvent.objects.count()
 
 
 def run_verify(*checkpoints):

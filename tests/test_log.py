@@ -25,19 +25,9 @@ from consent.models import (
     SignedCheckpoint,
     WitnessKey,
 )
-from tests.conftest import acknowledge, decide, production_env, sign_in_with_mfa, start_django
+from tests.conftest import decide, production_env, sign_in_with_mfa, start_django
 
 WITNESS_NAME = "union.example.jp/witness"
-
-
-@pytest.fixture
-def history(alice, bob):
-    for person in (alice, bob):
-        acknowledge(person)
-    decide(alice, Choice.OPT_IN)
-    decide(bob, Choice.UNDECIDED)
-    decide(alice, Choice.OPT_OUT)
-    return AuditEvent.objects.count()
 
 
 @pytest.fixture

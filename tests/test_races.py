@@ -7,56 +7,21 @@ writer takes the whole database at once, so the same runs show that nothing
 else breaks there.
 """
 
-import json
-import os
-import subprocess
-import sys
-import uuid
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import fresh_postgres_database, run_probe
 
 pytestmark = pytest.mark.slow
-
-
-def run_probe(env_overrides):
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SQLITE_PATH")}
-    env.update(DEBUG="1", **env_overrides)
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "tests" / "race_probe.py")],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
-    print(f"\nraces on {report['vendor']}: {json.dumps(report, ensure_ascii=False)}")
-    return report
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def report(request, tmp_path_factory):
     if request.param == "sqlite":
-        yield run_probe({"SQLITE_PATH": str(tmp_path_factory.mktemp("races") / "races.sqlite3")})
+        path = tmp_path_factory.mktemp("races") / "races.sqlite3"
+        yield run_probe("race_probe.py", timeout=600, SQLITE_PATH=str(path))
         return
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        pytest.skip("DATABASE_URL is not PostgreSQL (CI runs this with it set)")
-    import psycopg
-
-    name = f"consent_races_{uuid.uuid4().hex[:8]}"
-    server = url.rsplit("/", 1)[0]
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield run_probe({"DATABASE_URL": f"{server}/{name}"})
-    finally:
-        with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_postgres_database("consent_races") as url:
+        yield run_probe("race_probe.py", timeout=600, DATABASE_URL=url)
 
 
 def test_a_switchover_step_and_a_withdrawal_at_once_do_not_deadlock(report):
