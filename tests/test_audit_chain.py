@@ -13,33 +13,15 @@ from django.db import DatabaseError, connection, transaction
 
 from consent import audit, chain
 from consent.models import Acknowledgement, AuditEvent, Decision
+from tests.conftest import unguard, verify_audit
 
 ROOT = Path(__file__).resolve().parents[1]
 GUARDED = [AuditEvent, Decision, Acknowledgement]
 
 
 def run_verify(*checkpoints):
-    """verify_audit's exit code and its combined output."""
-    from io import StringIO
-
-    out, err = StringIO(), StringIO()
-    args = ["--full", *(arg for cp in checkpoints for arg in ("--checkpoint", cp))]
-    try:
-        call_command("verify_audit", *args, stdout=out, stderr=err)
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code
-    return code, out.getvalue() + err.getvalue()
-
-
-def disable_triggers():
-    """Tamper as an attacker with database access would; the test transaction undoes it."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("ALTER TABLE consent_auditevent DISABLE TRIGGER USER")
-        else:
-            cursor.execute("DROP TRIGGER consent_auditevent_no_update")
-            cursor.execute("DROP TRIGGER consent_auditevent_no_delete")
+    """verify_audit --full against ``SEQ:HASH`` checkpoints."""
+    return verify_audit("--full", *(arg for cp in checkpoints for arg in ("--checkpoint", cp)))
 
 
 def edited_body(event):
@@ -114,7 +96,7 @@ def test_verify_audit_reports_count_and_head(history):
 
 
 def test_an_edited_body_is_named(history):
-    disable_triggers()
+    unguard("consent_auditevent")
     event = AuditEvent.objects.get(seq=4)
     AuditEvent.objects.filter(pk=event.pk).update(body=edited_body(event))
     code, output = run_verify()
@@ -123,7 +105,7 @@ def test_an_edited_body_is_named(history):
 
 
 def test_an_edited_body_with_rehashed_row_breaks_the_next_link(history):
-    disable_triggers()
+    unguard("consent_auditevent")
     event = AuditEvent.objects.get(seq=4)
     body = edited_body(event).encode()
     leaf = chain.leaf_hash(body)
@@ -137,7 +119,7 @@ def test_an_edited_body_with_rehashed_row_breaks_the_next_link(history):
 
 
 def test_a_deleted_row_is_named(history):
-    disable_triggers()
+    unguard("consent_auditevent")
     AuditEvent.objects.filter(seq=3).delete()
     code, output = run_verify()
     assert code == 1
@@ -146,7 +128,7 @@ def test_a_deleted_row_is_named(history):
 
 def test_a_reordered_row_is_named(history):
     """Swap the contents of two rows, as if the log had been re-sorted."""
-    disable_triggers()
+    unguard("consent_auditevent")
     first, second = AuditEvent.objects.get(seq=3), AuditEvent.objects.get(seq=4)
     fields = ["seq", "body", "leaf_hash", "prev_hash", "entry_hash", "kind", "subject", "occurred_at"]
     with connection.cursor() as cursor:
@@ -165,7 +147,7 @@ def test_a_reordered_row_is_named(history):
 def test_a_tail_cut_below_a_checkpoint_is_named(history):
     head = AuditEvent.objects.order_by("-seq").first()
     checkpoint = f"{head.seq}:{head.entry_hash}"
-    disable_triggers()
+    unguard("consent_auditevent")
     AuditEvent.objects.filter(seq__gte=head.seq - 1).delete()
     code, output = run_verify(checkpoint)
     assert code == 1

@@ -25,7 +25,7 @@ from consent.models import (
     SignedCheckpoint,
     WitnessKey,
 )
-from tests.conftest import decide, production_env, sign_in_with_mfa, start_django
+from tests.conftest import decide, production_env, sign_in_with_mfa, start_django, unguard, verify_audit
 
 WITNESS_NAME = "union.example.jp/witness"
 
@@ -44,30 +44,6 @@ def cosign(pair, checkpoint):
     """What the union's laptop does: a cosignature line on the checkpoint's note."""
     text, _signatures = chain.split_note(checkpoint.note)
     return chain.cosignature_line(text, pair[0], int(time.time()))
-
-
-def run_verify(*args):
-    out, err = StringIO(), StringIO()
-    try:
-        call_command("verify_audit", *args, stdout=out, stderr=err)
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code
-    return code, out.getvalue() + err.getvalue()
-
-
-def unguard(*tables):
-    """Tamper as someone with database access would; the test transaction undoes it."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # Deferred foreign-key checks pending in the test transaction would block ALTER TABLE.
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        for table in tables:
-            if connection.vendor == "postgresql":
-                cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
-            else:
-                cursor.execute(f"DROP TRIGGER {table}_no_update")
-                cursor.execute(f"DROP TRIGGER {table}_no_delete")
 
 
 def test_stored_nodes_give_the_reference_root_and_valid_proofs(history):
@@ -135,7 +111,7 @@ def test_emptying_the_table_is_caught_against_the_signed_checkpoint(history):
     log.publish_checkpoint()
     unguard("consent_auditevent")
     AuditEvent.objects.all().delete()
-    code, output = run_verify("--full")
+    code, output = verify_audit("--full")
     assert code == 1
     assert "truncated" in output
 
@@ -143,7 +119,7 @@ def test_emptying_the_table_is_caught_against_the_signed_checkpoint(history):
 def test_deleting_the_last_events_is_caught_against_the_signed_checkpoint(history):
     log.publish_checkpoint()
     rewind(history - 2)
-    code, output = run_verify("--full")
+    code, output = verify_audit("--full")
     assert code == 1
     assert "truncated" in output
     with pytest.raises(log.LogRefused):
@@ -153,7 +129,7 @@ def test_deleting_the_last_events_is_caught_against_the_signed_checkpoint(histor
 def test_an_edited_indexed_column_is_caught(history):
     unguard("consent_auditevent")
     AuditEvent.objects.filter(seq=4).update(kind="explanation.viewed")
-    code, output = run_verify("--full")
+    code, output = verify_audit("--full")
     assert code == 1
     assert "FAILED at seq 4: indexed" in output
 
@@ -195,7 +171,7 @@ def test_a_forged_append_after_a_cosigned_checkpoint_is_inconsistent(history, un
     assert log.root_at(checkpoint.size).hex() != checkpoint.root
     with pytest.raises(log.LogRefused):
         log.publish_checkpoint()
-    code, output = run_verify("--full")
+    code, output = verify_audit("--full")
     assert code == 1
     assert f"FAILED at seq {checkpoint.size}: checkpoint" in output
 
@@ -209,7 +185,7 @@ def test_an_update_of_an_explanation_text_is_refused_by_the_database(history):
 def test_an_edited_explanation_text_is_caught_by_recomputing_its_hash(history):
     unguard("consent_explanationversion")
     ExplanationVersion.objects.filter(number=1).update(body_ja="任意ではありません。")
-    code, output = run_verify("--full")
+    code, output = verify_audit("--full")
     assert code == 1
     assert "text: explanation version 1" in output
 
@@ -223,14 +199,14 @@ def test_notices_and_their_offices_are_append_only(hr, office):
     ):
         with pytest.raises(DatabaseError), transaction.atomic():
             statement()
-    assert run_verify("--full")[0] == 0
+    assert verify_audit("--full")[0] == 0
 
 
 def test_an_edited_notice_is_caught(hr, office):
     notice = services.publish_notice(user=hr.user, title="お知らせ", body="本文です。", offices=[office])
     unguard("consent_notice")
     Notice.objects.filter(pk=notice.pk).update(body="全員必ず提出すること。")
-    code, output = run_verify("--full")
+    code, output = verify_audit("--full")
     assert code == 1
     assert "text: notice" in output
 
@@ -239,7 +215,7 @@ def test_a_receipt_pointing_elsewhere_is_caught(history):
     unguard("consent_decision")
     decision = services.Decision.objects.order_by("audit_seq").first()
     services.Decision.objects.filter(pk=decision.pk).update(entry_hash="f" * 64)
-    code, output = run_verify("--full")
+    code, output = verify_audit("--full")
     assert code == 1
     assert f"FAILED at seq {decision.audit_seq}: receipt" in output
 
@@ -251,7 +227,7 @@ def test_an_opening_that_does_not_open_is_caught(history):
     EventOpening.objects.filter(pk=opening.pk).update(
         secret=chain.canonical_json({**secret, "choice": "opt_in"}).decode()
     )
-    code, output = run_verify("--full")
+    code, output = verify_audit("--full")
     assert code == 1
     assert f"FAILED at seq {opening.seq}: opening" in output
 
@@ -259,7 +235,7 @@ def test_an_opening_that_does_not_open_is_caught(history):
 def test_a_forged_node_is_caught(history):
     unguard("consent_lognode")
     LogNode.objects.filter(level=1, index=0).update(hash="0" * 64)
-    code, output = run_verify("--full")
+    code, output = verify_audit("--full")
     assert code == 1
     assert "tree" in output
 
@@ -268,7 +244,7 @@ def test_a_forged_checkpoint_row_is_caught(history):
     log.publish_checkpoint()
     unguard("consent_signedcheckpoint")
     SignedCheckpoint.objects.update(root="0" * 64)
-    code, output = run_verify("--full")
+    code, output = verify_audit("--full")
     assert code == 1
     assert "checkpoint" in output
 
@@ -332,7 +308,7 @@ def test_witness_key_and_cosignature_are_checked_and_on_the_chain(union, history
     assert event.kind == "log.checkpoint_cosigned"
     assert json.loads(event.body)["actor"] == audit.staff_identity(union.user)
     assert cosignature.line in log.note_with_cosignatures(checkpoint)
-    assert run_verify("--full")[0] == 0
+    assert verify_audit("--full")[0] == 0
 
 
 def test_a_cosignature_from_another_key_is_refused(union, history, witness_seed):
@@ -517,7 +493,7 @@ def test_a_checkpoint_signed_by_another_key_is_caught(history):
     forged = chain.sign_note(chain.split_note(checkpoint.note)[0], other)
     unguard("consent_signedcheckpoint")
     SignedCheckpoint.objects.filter(pk=checkpoint.pk).update(note=forged)
-    code, output = run_verify("--full")
+    code, output = verify_audit("--full")
     assert code == 1
     assert f"FAILED at seq {checkpoint.size}: checkpoint: the note" in output
 
@@ -532,7 +508,7 @@ def test_a_forged_cosignature_is_caught(history, union, witness_seed):
     unguard("consent_cosignature")
     other = cosign(chain.generate_key(WITNESS_NAME, 4), checkpoint).strip()
     Cosignature.objects.filter(pk=cosignature.pk).update(line=other)
-    code, output = run_verify("--full")
+    code, output = verify_audit("--full")
     assert code == 1
     assert "cosignature" in output
 
@@ -635,6 +611,6 @@ def test_an_opening_moved_to_another_employee_is_caught(history, bob):
     unguard("consent_eventopening")
     opening = EventOpening.objects.exclude(employee=bob).order_by("seq").first()
     EventOpening.objects.filter(pk=opening.pk).update(employee=bob)
-    code, output = run_verify("--full")
+    code, output = verify_audit("--full")
     assert code == 1
     assert f"FAILED at seq {opening.seq}: opening: the opening is filed under another employee" in output
