@@ -144,9 +144,21 @@ def test_a_checkpoint_saved_before_tampering_fails_afterwards(union_client, comp
 
 def test_a_file_that_is_not_a_checkpoint_is_refused(union_client):
     response = union_client.post(
-        "/union/audit/verify-checkpoints/", {"file": SimpleUploadedFile("x.txt", b"hello")}
+        "/union/audit/verify-checkpoints/", {"file": SimpleUploadedFile("x.txt", b"# saved\n\nhello")}
     )
     assert response.status_code == 400
+    # The line is named in Japanese; the parser's English reason is not shown.
+    html = response.content.decode()
+    assert "3 行目はチェックポイントではありません" in html and "SEQ:HASH" not in html
+
+
+def test_a_binary_file_is_refused_in_japanese_without_the_decoder_error(union_client):
+    response = union_client.post(
+        "/union/audit/verify-checkpoints/", {"file": SimpleUploadedFile("x.png", b"\x89PNG\r\n\x1a\n")}
+    )
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "テキストのファイルではありません" in html and "codec" not in html
 
 
 def test_the_bundle_verifies_on_a_laptop_without_django(union_client, complaint, tmp_path):

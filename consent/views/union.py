@@ -222,18 +222,39 @@ def save_checkpoint(request):
     return response
 
 
+def _read_checkpoints(upload):
+    try:
+        text = upload.read(1_000_000).decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValueError(
+            _("This is not a text file. Upload the checkpoint file saved from the audit page.")
+        ) from None
+    checkpoints = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        try:
+            checkpoints.append(chain.parse_checkpoint(line))
+        except ValueError:
+            raise ValueError(
+                _("Line %(number)s is not a checkpoint. Each line is SEQUENCE:HASH, for example 120:3f5a….")
+                % {"number": number}
+            ) from None
+    return checkpoints
+
+
 @require_POST
 @union_required
 def verify_checkpoints(request):
     form = CheckpointUploadForm(request.POST, request.FILES)
     outcome = None
     if form.is_valid():
+        # The parser's reasons are English, for the command-line verifier; the
+        # union officer is told in their own language which line is wrong.
         try:
-            text = form.cleaned_data["file"].read(1_000_000).decode("utf-8-sig")
-            lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
-            checkpoints = [chain.parse_checkpoint(line) for line in lines]
-        except (UnicodeDecodeError, ValueError) as error:
-            form.add_error("file", _("This is not a checkpoint file: %(reason)s") % {"reason": error})
+            checkpoints = _read_checkpoints(form.cleaned_data["file"])
+        except ValueError as error:
+            form.add_error("file", str(error))
         else:
             if not checkpoints:
                 form.add_error("file", _("The file holds no checkpoint."))
