@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
 from consent import figures, services
 from consent.models import AuditEvent, Choice, SwitchoverCase
@@ -234,3 +235,37 @@ def test_the_complaint_form_says_what_sharing_shows_the_union(alice_client, alic
     page = sign_in_with_mfa(type(alice_client)(), union.user).get(f"/union/complaints/{complaint.number}/")
     html = page.content.decode()
     assert "一体化しない" in html and "web" in html and COMMENT not in html
+
+
+def test_a_complaint_is_read_only_through_a_union_grant_that_is_on_the_chain(
+    client, alice, hr, django_user_model
+):
+    """The complaint form used to say HR and the administrators can never see
+    a complaint. HR's pages and the admin indeed do not show it, but an
+    administrator can grant an account the union's role; what holds is that
+    such a grant is on the chain, and the form now says exactly that."""
+    complaint, _code = services.file_complaint(
+        user=alice.user, anonymous=False, what="pressured", involved_role="head_of_unit", details="圧力-9d2e"
+    )
+    form = client.get("/complaints/new/").content.decode()
+    assert "人事課やシステム管理者がこの内容を見ることはありません" not in form
+    assert "労働組合の役割を与えた記録は、すべて監査記録に残ります" in form
+    hr_client = sign_in_with_mfa(type(client)(), hr.user)
+    assert hr_client.get(f"/union/complaints/{complaint.number}/").status_code == 403
+    admin = django_user_model.objects.create_superuser("root", "root@example.jp", "x-long-password")
+    TOTP.activate(admin, generate_totp_secret())
+    admin_client = sign_in_with_mfa(type(client)(), admin)
+    assert admin_client.get(f"/union/complaints/{complaint.number}/").status_code == 403
+    assert "圧力-9d2e" not in admin_client.get("/admin/").content.decode()
+    services.grant_role(actor=admin, user=admin, role="union")
+    assert "圧力-9d2e" in admin_client.get(f"/union/complaints/{complaint.number}/").content.decode()
+    assert AuditEvent.objects.filter(kind="role.granted").exists()
+
+
+def test_an_anonymous_complaint_tells_the_reporter_the_union_sees_when_it_was_sent(client, db):
+    response = client.post(
+        "/complaints/new/",
+        {"what": "pressured", "involved_role": "head_of_unit", "details": "x", "identity": "anonymous"},
+    )
+    page = response.content.decode()
+    assert "あなたが書いた内容と送った日時だけです" in page
