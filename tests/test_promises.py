@@ -231,10 +231,13 @@ def test_the_complaint_form_says_what_sharing_shows_the_union(alice_client, alic
         share_pseudonym=True,
     )
     acknowledge(alice)
-    decide(alice, Choice.OPT_OUT, comment=COMMENT)  # after filing: still shown
+    alice_decision = decide(alice, Choice.OPT_OUT, comment=COMMENT)  # after filing: still shown
     page = sign_in_with_mfa(type(alice_client)(), union.user).get(f"/union/complaints/{complaint.number}/")
     html = page.content.decode()
     assert "一体化しない" in html and "web" in html and COMMENT not in html
+    # So the receipt may not say the union can never tell without it.
+    receipt = alice_client.get(f"/receipts/{alice_decision.receipt_id}.json").json()
+    assert "記名の相談で選択を見ることに同意した場合を除き" in receipt["how_to_verify"]
 
 
 def test_a_complaint_is_read_only_through_a_union_grant_that_is_on_the_chain(
