@@ -195,7 +195,12 @@ class ComplaintForm(RefusesMyNumber, forms.Form):
         error_messages={"required": _("Choose whether to send it with your name or anonymously.")},
     )
     share_pseudonym = forms.BooleanField(
-        label=_("Let the union look at my decision history on the audit chain (only with my name)"),
+        # The union reads the decisions themselves (the chain hides each choice),
+        # and keeps reading them for as long as the complaint exists.
+        label=_(
+            "Let the union see my decisions: each choice I have made or make later, with when and how "
+            "(not my comments). Only with my name."
+        ),
         required=False,
     )
 

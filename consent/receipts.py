@@ -90,8 +90,9 @@ def receipt_data(request, decision):
             "entry hash %(hash)s and this body. Its subject is a commitment: SHA-256 of the salt "
             "followed by the secret, both on this receipt. No page shows them to anyone but you "
             "(the server keeps them in a private table), so showing this receipt proves the event "
-            "is yours and what you chose, and the union cannot tell without it. The inclusion "
-            "proof shows the event is in the log the union cosigns."
+            "is yours and what you chose, and the union cannot tell without it unless you let it see "
+            "your decisions on a complaint with your name. The inclusion proof shows the event is in "
+            "the log the union cosigns."
         )
         % {"seq": decision.audit_seq, "hash": decision.entry_hash},
     }

@@ -9,9 +9,10 @@ import re
 from pathlib import Path
 
 import pytest
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
-from consent import services
-from consent.models import Choice, SwitchoverCase
+from consent import figures, services
+from consent.models import AuditEvent, Choice, SwitchoverCase
 from tests.conftest import acknowledge, decide, sign_in_with_mfa
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -168,3 +169,106 @@ def test_an_opt_in_is_never_held_back_by_the_warning(client, opted_in, hr):
     # Re-confirming the opt-in names no one anew: it is not held back (it is simply no change).
     response = client.post("/decision/", {"choice": Choice.OPT_IN, "comment": ""})
     assert response.status_code == 302 and response.url == "/history/"
+
+
+COMMENT = "私だけのメモ-7c1f"
+
+
+def test_a_comment_reaches_no_hr_or_union_page_no_export_no_mail_and_not_the_chain(
+    client, alice, hr, union, mailoutbox, django_capture_on_commit_callbacks
+):
+    """The decision page says only the employee sees the comment. The attacker
+    is every other screen: HR's pages and CSV, the union's pages, the complaint
+    page where the reporter shared their decisions, the audit bundle, the
+    confirmation mail and the chain itself."""
+    from tests.test_hr import HR_GET_URLS
+    from tests.test_union import UNION_GET_URLS
+
+    acknowledge(alice)
+    alice.user.email = "alice@example.jp"
+    alice.user.save()
+    complaint, _code = services.file_complaint(
+        user=alice.user,
+        anonymous=False,
+        what="pressured",
+        involved_role="head_of_unit",
+        details="圧力がありました",
+        share_pseudonym=True,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        decide(alice, Choice.OPT_OUT, comment=COMMENT)
+    figures.publish_snapshot()
+    seen = [message.body + message.subject for message in mailoutbox]
+    for user, paths in [
+        (hr.user, HR_GET_URLS),
+        (union.user, [*UNION_GET_URLS, f"/union/complaints/{complaint.number}/"]),
+    ]:
+        other = sign_in_with_mfa(type(client)(), user)
+        for path in paths:
+            response = other.get(path)
+            assert response.status_code == 200, path
+            seen.append(b"".join(response).decode("utf-8", "replace"))
+    seen += [event.body for event in AuditEvent.objects.all()]
+    assert len(mailoutbox) == 1 and all(COMMENT not in text for text in seen)
+    # The employee's own receipt does show it: the search above could find it.
+    client.force_login(alice.user)
+    assert COMMENT in client.get("/history/").content.decode()
+
+
+def test_the_complaint_form_says_what_sharing_shows_the_union(alice_client, alice, union):
+    """Sharing lets the union read the reporter's decisions themselves (not the
+    chain, which hides each choice), later ones too, with date and channel,
+    but not the comments. The form must say exactly that."""
+    form = alice_client.get("/complaints/new/").content.decode()
+    assert "これまでの選択とこれからの選択、それぞれの日時と方法。コメントは含みません" in form
+    assert "監査記録にある" not in form
+    complaint, _code = services.file_complaint(
+        user=alice.user,
+        anonymous=False,
+        what="pressured",
+        involved_role="head_of_unit",
+        details="圧力がありました",
+        share_pseudonym=True,
+    )
+    acknowledge(alice)
+    alice_decision = decide(alice, Choice.OPT_OUT, comment=COMMENT)  # after filing: still shown
+    page = sign_in_with_mfa(type(alice_client)(), union.user).get(f"/union/complaints/{complaint.number}/")
+    html = page.content.decode()
+    assert "一体化しない" in html and "web" in html and COMMENT not in html
+    # So the receipt may not say the union can never tell without it.
+    receipt = alice_client.get(f"/receipts/{alice_decision.receipt_id}.json").json()
+    assert "記名の相談で選択を見ることに同意した場合を除き" in receipt["how_to_verify"]
+
+
+def test_a_complaint_is_read_only_through_a_union_grant_that_is_on_the_chain(
+    client, alice, hr, django_user_model
+):
+    """The complaint form used to say HR and the administrators can never see
+    a complaint. HR's pages and the admin indeed do not show it, but an
+    administrator can grant an account the union's role; what holds is that
+    such a grant is on the chain, and the form now says exactly that."""
+    complaint, _code = services.file_complaint(
+        user=alice.user, anonymous=False, what="pressured", involved_role="head_of_unit", details="圧力-9d2e"
+    )
+    form = client.get("/complaints/new/").content.decode()
+    assert "人事課やシステム管理者がこの内容を見ることはありません" not in form
+    assert "労働組合の役割を与えた記録は、すべて監査記録に残ります" in form
+    hr_client = sign_in_with_mfa(type(client)(), hr.user)
+    assert hr_client.get(f"/union/complaints/{complaint.number}/").status_code == 403
+    admin = django_user_model.objects.create_superuser("root", "root@example.jp", "x-long-password")
+    TOTP.activate(admin, generate_totp_secret())
+    admin_client = sign_in_with_mfa(type(client)(), admin)
+    assert admin_client.get(f"/union/complaints/{complaint.number}/").status_code == 403
+    assert "圧力-9d2e" not in admin_client.get("/admin/").content.decode()
+    services.grant_role(actor=admin, user=admin, role="union")
+    assert "圧力-9d2e" in admin_client.get(f"/union/complaints/{complaint.number}/").content.decode()
+    assert AuditEvent.objects.filter(kind="role.granted").exists()
+
+
+def test_an_anonymous_complaint_tells_the_reporter_the_union_sees_when_it_was_sent(client, db):
+    response = client.post(
+        "/complaints/new/",
+        {"what": "pressured", "involved_role": "head_of_unit", "details": "x", "identity": "anonymous"},
+    )
+    page = response.content.decode()
+    assert "あなたが書いた内容と送った日時だけです" in page
