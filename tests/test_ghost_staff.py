@@ -118,9 +118,15 @@ def test_the_count_shows_from_k_accounts_and_names_no_one(hr_client, hr, union_c
     lines = [f"G000{n},幽霊{n},ghost{n}@example.jp,{OFFICE}" for n in range(settings.SUPPRESSION_K)]
     upload(hr_client, roster_with(*lines))
     confirm(hr_client)
-    for ghost in Employee.objects.filter(employee_number__startswith="G"):
+    *first, last = Employee.objects.filter(employee_number__startswith="G").order_by("employee_number")
+    for ghost in first:
         acknowledge(ghost)
         decide(ghost, Choice.OPT_OUT)
+    # One fewer than k is a row whose count stays hidden.
+    rows = ghost_rows(union_client.get("/union/indicators/"))
+    assert [row["count"] for row in rows] == [None]
+    acknowledge(last)
+    decide(last, Choice.OPT_OUT)
     rows = ghost_rows(union_client.get("/union/indicators/"))
     assert [row["count"] for row in rows] == [settings.SUPPRESSION_K]
 

@@ -238,6 +238,8 @@ def test_a_forged_node_is_caught(history):
     code, output = verify_audit("--full")
     assert code == 1
     assert "tree" in output
+    # Caught where the node is rebuilt from the leaves, not only as a stray node at the end.
+    assert "FAILED at seq 2: tree: the stored Merkle node (1, 0)" in output
 
 
 def test_a_forged_checkpoint_row_is_caught(history):
@@ -247,6 +249,8 @@ def test_a_forged_checkpoint_row_is_caught(history):
     code, output = verify_audit("--full")
     assert code == 1
     assert "checkpoint" in output
+    # The signature check refuses the row before any root is compared with it.
+    assert "the note is not this log's signature" in output
 
 
 def test_new_tables_are_append_only(history, union, witness_seed):

@@ -83,6 +83,14 @@ def test_the_warning_follows_the_latest_switch_over_only(client, opted_in, hr):
     assert not services.withdrawal_names_employee(opted_in)
     client.force_login(opted_in.user)
     assert WARNING not in client.get("/decision/").content.decode()
+    # Work on the new case brings the warning back.
+    new_case = SwitchoverCase.objects.filter(employee=opted_in, kind=SwitchoverCase.SWITCH).latest(
+        "opened_at", "pk"
+    )
+    services.record_switchover_step(user=hr.user, case=new_case, step="card_received")
+    opted_in.refresh_from_db()
+    assert services.withdrawal_names_employee(opted_in)
+    assert WARNING in client.get("/decision/").content.decode()
 
 
 # --- Promises in every text --------------------------------------------------
