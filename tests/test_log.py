@@ -134,10 +134,27 @@ def test_an_edited_indexed_column_is_caught(history):
     assert "FAILED at seq 4: indexed" in output
 
 
-def test_an_edited_subject_column_is_caught_incrementally(history):
+def test_an_edited_subject_column_is_caught_by_the_walk(history):
     unguard("consent_auditevent")
     AuditEvent.objects.filter(seq=3).update(subject="c:" + "0" * 64)
     assert not verification.verify().ok
+
+
+def test_an_edited_column_before_the_resume_point_is_caught_by_the_full_walk(history):
+    """A resumed check trusts the rows below its point (their hashes are unchanged);
+    the full walk, which `verify_audit --full` runs, compares every column again."""
+    assert verification.verify().ok
+    unguard("consent_auditevent")
+    AuditEvent.objects.filter(seq=3).update(subject="c:" + "0" * 64)
+    assert not verification.verify(full=True).ok
+
+
+def test_every_commitment_has_its_own_salt(history):
+    """A fixed salt would let anyone test a guessed choice against a commitment."""
+    salts = list(EventOpening.objects.values_list("salt", flat=True))
+    subjects = list(AuditEvent.objects.filter(subject__startswith="c:").values_list("subject", flat=True))
+    assert len(salts) == len(subjects) >= 5
+    assert len(set(salts)) == len(salts) and len(set(subjects)) == len(subjects)
 
 
 def rewind(size):
