@@ -8,7 +8,7 @@ RUN_STAMP := $(VENV)/.run-installed
 # `make run PORT=8001` when 8000 is taken.
 PORT ?= 8000
 
-.PHONY: run test lint migrations-check format messages compile-messages clean
+.PHONY: run test bench lint migrations-check format messages compile-messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,13 @@ run: $(RUN_STAMP) compile-messages $(LOG_KEY)
 # Coverage of lines, with the floor set in pyproject.toml ([tool.coverage.report]).
 test: $(DEV_STAMP) compile-messages
 	DEBUG=1 $(BIN)/python -m pytest --cov --cov-report=term
+
+# The app against bare Django under gunicorn on PostgreSQL (bench/run.py):
+# `make bench BENCH_ARGS="--app-dir ../old-checkout"` measures another checkout
+# against the same database. BENCH_DATABASE_URL names the (benchmark) database.
+bench: $(RUN_STAMP) compile-messages
+	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 migrations-check: $(RUN_STAMP)
 	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
