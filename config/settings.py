@@ -178,9 +178,10 @@ CACHES = {
     }
 }
 
+# Django's and allauth's backends, loading the user with their roles (consent/access.py).
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    "consent.access.ModelBackend",
+    "consent.access.AuthenticationBackend",
 ]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",

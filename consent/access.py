@@ -7,17 +7,56 @@ Views ask here before anything else. Outside your scope a record is a 404
 from functools import wraps
 from urllib.parse import quote
 
+from allauth.account.auth_backends import AuthenticationBackend as AllauthBackend
 from allauth.account.authentication import get_authentication_records
 from allauth.mfa.models import Authenticator
+from django.contrib.auth import backends, get_user_model
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from consent.models import Decision, Employee, normalise_receipt_id
+from consent.models import Decision, Employee, RoleGrant, normalise_receipt_id
 
 PRIVILEGED_ROLES = ("hr", "union", "admin")
+GRANTED_ROLES = [role for role, _label in RoleGrant.ROLE_CHOICES]
+
+
+class LoadsRolesMixin:
+    """Load the signed-in user with their employee record, office and role grants
+    in one query: every page asks for all three, and each request loads them
+    afresh, so a revoked grant or a deactivated employee counts at once."""
+
+    def get_user(self, user_id):
+        grants = {
+            f"_grant_{role}": Exists(RoleGrant.objects.filter(user=OuterRef("pk"), role=role))
+            for role in GRANTED_ROLES
+        }
+        try:
+            user = (
+                get_user_model()
+                ._default_manager.select_related("employee__office")
+                .annotate(**grants)
+                .get(pk=user_id)
+            )
+        except get_user_model().DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None
+
+
+class ModelBackend(LoadsRolesMixin, backends.ModelBackend):
+    pass
+
+
+class AuthenticationBackend(LoadsRolesMixin, AllauthBackend):
+    pass
+
+
+def _employee_of(user):
+    """The user's employee record, as loaded with the user (None if there is none)."""
+    return getattr(user, "employee", None)
 
 
 def roles_of(user):
@@ -26,8 +65,12 @@ def roles_of(user):
         return frozenset()
     cached = getattr(user, "_consent_roles", None)
     if cached is None:
-        roles = set(user.role_grants.values_list("role", flat=True))
-        if Employee.objects.filter(user=user, is_active=True).exists():
+        if all(hasattr(user, f"_grant_{role}") for role in GRANTED_ROLES):
+            roles = {role for role in GRANTED_ROLES if getattr(user, f"_grant_{role}")}
+        else:
+            roles = set(user.role_grants.values_list("role", flat=True))
+        employee = _employee_of(user)
+        if employee is not None and employee.is_active:
             roles.add("employee")
         if user.is_staff:
             roles.add("admin")
@@ -70,7 +113,10 @@ union_required = role_required("union")
 
 
 def own_employee(request):
-    return Employee.objects.select_related("office").get(user=request.user, is_active=True)
+    employee = _employee_of(request.user)
+    if employee is None or not employee.is_active:
+        raise Employee.DoesNotExist
+    return employee
 
 
 def own_decision_or_404(request, receipt_id):

@@ -5,6 +5,7 @@ paragraphs); everything is escaped before any markup is added, so a text can
 never inject HTML.
 """
 
+from functools import lru_cache
 from pathlib import Path
 
 from django.utils.html import escape
@@ -44,7 +45,9 @@ def content_hash(number, fields):
     return chain.explanation_digest(number, fields)
 
 
+@lru_cache(maxsize=32)
 def render(body):
+    """The body as HTML; texts are never edited once stored, so each is rendered once per process."""
     html = []
     items = []
 

@@ -18,7 +18,7 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, F, Q, Subquery, Value, When
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -115,9 +115,13 @@ def publish_explanation(*, actor, number, fields):
     return version
 
 
-def _employee(user):
+def _employee(user, *, locked=False):
+    employees = Employee.objects.select_related("office")
+    if locked:
+        # Only the employee row: a plain FOR UPDATE would lock the office too.
+        employees = employees.select_for_update(of=("self",))
     try:
-        return Employee.objects.select_related("office").get(user=user, is_active=True)
+        return employees.get(user=user, is_active=True)
     except Employee.DoesNotExist:
         raise PermissionError("only an active employee records a decision") from None
 
@@ -129,7 +133,7 @@ def _locked_employee(user):
     cases, then the chain head (audit.append, last): one order, so two
     services never wait on each other in a circle.
     """
-    return Employee.objects.select_for_update().get(pk=_employee(user).pk)
+    return _employee(user, locked=True)
 
 
 @transaction.atomic
@@ -167,12 +171,12 @@ def acknowledge_explanation(*, user, version, demo=False):
 
 
 def current_acknowledgement(employee):
-    """The acknowledgement of the current explanation version, or None."""
-    version = ExplanationVersion.current()
-    if version is None:
-        return None
+    """The acknowledgement of the current explanation version, or None (one query)."""
+    current = ExplanationVersion.objects.order_by("-number").values("pk")[:1]
     return (
-        Acknowledgement.objects.filter(employee=employee, version=version).select_related("version").first()
+        Acknowledgement.objects.filter(employee=employee, version=Subquery(current))
+        .select_related("version")
+        .first()
     )
 
 

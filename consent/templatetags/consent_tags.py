@@ -1,9 +1,65 @@
+import secrets
+
 from django import template
+from django.template.loader import render_to_string
+from django.utils.html import conditional_escape
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from consent import explanation_text, wording
 
 register = template.Library()
+
+# Rendered parts of pages that are the same for everyone who sees them with the
+# same inputs (language, roles, page), kept for the life of the process: the
+# templates and catalogues they come from do not change while it runs. Bounded
+# by languages x role sets x URL names.
+_rendered = {}
+# Stand-ins for the two per-request values inside shared parts, put back on use.
+_CSRF_MARK = f"csrf{secrets.token_hex(16)}"
+_NEXT_MARK = f"next{secrets.token_hex(16)}"
+
+
+class SharedNode(template.Node):
+    def __init__(self, name, nodelist):
+        self.name = name
+        self.nodelist = nodelist
+
+    def render(self, context):
+        user = context.get("user")
+        request = context.get("request")
+        match = getattr(request, "resolver_match", None)
+        # Every value the part reads, so that two visitors with the same key see the same part.
+        key = (
+            self.name,
+            get_language(),
+            bool(user and user.is_authenticated),
+            frozenset(context.get("roles") or ()),
+            match.url_name if match else None,
+        )
+        html = _rendered.get(key)
+        if html is None:
+            with context.push(csrf_token=_CSRF_MARK, language_next=_NEXT_MARK):
+                html = _rendered[key] = self.nodelist.render(context)
+        if _CSRF_MARK in html:
+            html = html.replace(_CSRF_MARK, str(context.get("csrf_token")))
+        if _NEXT_MARK in html:
+            html = html.replace(_NEXT_MARK, conditional_escape(context.get("language_next", "")))
+        return html
+
+
+@register.tag
+def shared(parser, token):
+    """``{% shared "name" %}…{% endshared %}``: rendered once per language, sign-in
+    state, role set and URL name, then reused; its CSRF token and language-switch
+    return path are the request's own. Only for parts that read nothing else."""
+    try:
+        _tag, name = token.split_contents()
+    except ValueError:
+        raise template.TemplateSyntaxError("shared takes one name") from None
+    nodelist = parser.parse(("endshared",))
+    parser.delete_first_token()
+    return SharedNode(name, nodelist)
 
 
 @register.filter
@@ -38,8 +94,12 @@ def highlight_compulsion(text):
     return wording.highlight(text)
 
 
-@register.inclusion_tag("consent/_steps.html")
+@register.simple_tag
 def progress_steps(step):
     """The employee's way through one decision, with ``step`` (1–4) the current one."""
-    labels = (_("Explanation"), _("Confirmation"), _("Choice"), _("Receipt"))
-    return {"step": step, "steps": list(enumerate(labels, start=1))}
+    key = ("steps", step, get_language())
+    if key not in _rendered:
+        labels = (_("Explanation"), _("Confirmation"), _("Choice"), _("Receipt"))
+        context = {"step": step, "steps": list(enumerate(labels, start=1))}
+        _rendered[key] = render_to_string("consent/_steps.html", context)
+    return _rendered[key]

@@ -78,21 +78,18 @@ def acknowledge(request):
     return redirect("decision")
 
 
+def _explanation_first(request):
+    messages.info(
+        request,
+        _("Please read the explanation and confirm it first. It tells you that this choice is voluntary."),
+    )
+    return redirect("explanation")
+
+
 @require_http_methods(["GET", "POST"])
 @employee_required
 def decision(request):
     employee = own_employee(request)
-    acknowledgement = services.current_acknowledgement(employee)
-    if acknowledgement is None:
-        messages.info(
-            request,
-            _(
-                "Please read the explanation and confirm it first. "
-                "It tells you that this choice is voluntary."
-            ),
-        )
-        return redirect("explanation")
-    latest = employee.decisions.order_by("-audit_seq").first()
     names_you = services.withdrawal_names_employee(employee)
     form = DecisionForm(request.POST if request.method == "POST" else None)
     # HR may record card work after the page was shown without the warning:
@@ -103,12 +100,9 @@ def decision(request):
         and request.POST.get("choice") in (Choice.OPT_OUT, Choice.UNDECIDED)
         and request.POST.get("warned") != "1"
     )
-    if unwarned:
-        messages.warning(
-            request,
-            _("HR has just recorded work on your card. Nothing was recorded yet: read the note below first."),
-        )
     if request.method == "POST" and not unwarned and form.is_valid():
+        # The service checks the acknowledgement inside its transaction: a valid
+        # POST reads it once, there.
         try:
             recorded = services.record_decision(
                 user=request.user,
@@ -118,6 +112,8 @@ def decision(request):
                 sign_in_method=sign_in_method(request),
             )
         except services.NotAcknowledged:
+            if not employee.acknowledgements.exists():
+                return _explanation_first(request)
             messages.info(request, _("The explanation was updated. Please read it and confirm it again."))
             return redirect("explanation")
         except services.NoChange:
@@ -127,10 +123,18 @@ def decision(request):
             return redirect("history")
         messages.success(request, _("Your decision was recorded. This is your receipt."))
         return redirect("receipt", receipt_id=recorded.receipt_id)
+    acknowledgement = services.current_acknowledgement(employee)
+    if acknowledgement is None:
+        return _explanation_first(request)
+    if unwarned:
+        messages.warning(
+            request,
+            _("HR has just recorded work on your card. Nothing was recorded yet: read the note below first."),
+        )
     status = 409 if unwarned else 400 if request.method == "POST" else 200
     context = {
         "form": form,
-        "latest": latest,
+        "latest": employee.decisions.order_by("-audit_seq").first(),
         "acknowledgement": acknowledgement,
         "withdrawal_names_you": names_you,
     }
