@@ -287,7 +287,8 @@ class Generator:
             services.grant_role(actor=None, user=self.hr, role=RoleGrant.HR)
             services.grant_role(actor=None, user=self.union, role=RoleGrant.UNION)
         planned = self.plan_people()
-        system = WEEKS * 16
+        # Each week: ten queue openings, two downloads, a release; a roster import every four weeks.
+        system = WEEKS * 13 + WEEKS // 4
         filler = max(0, self.target - planned - system)
         self.say(
             f"planned: {planned} session events, {filler} more sign-ins and views, ~{system} HR/system\n"
@@ -302,11 +303,13 @@ class Generator:
             SwitchoverCase.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
         ) + 1
         self.snapshot = 0
+        self.spent = {"build": 0.0, "write": 0.0, "figures": 0.0}
         for week in range(WEEKS):
             share = filler // WEEKS + (1 if week < filler % WEEKS else 0)
             self.week(week, share)
             rate = self.written / (time.monotonic() - started)
-            self.say(f"\rweek {week + 1}/{WEEKS}: {self.written} events, {rate:,.0f} events/s")
+            spent = ", ".join(f"{name} {seconds:,.0f} s" for name, seconds in self.spent.items())
+            self.say(f"\rweek {week + 1}/{WEEKS}: {self.written} events, {rate:,.0f} events/s ({spent})")
         self.say("\n")
         self.finish()
 
@@ -336,8 +339,10 @@ class Generator:
         self.frontier = [bytes.fromhex(h) for h in head.frontier]
         self.rows = {"events": [], "nodes": [], "openings": [], "acks": [], "decisions": []}
         changed = {}
+        clock = time.monotonic()
         for item in planned:
             self.event(item, changed)
+        clock = self.lap("build", clock)
         with transaction.atomic():
             _store(
                 AuditEvent,
@@ -376,6 +381,7 @@ class Generator:
             AuditHead.objects.filter(pk=1).update(
                 seq=self.seq, entry_hash=self.prev.hex(), frontier=[h.hex() for h in self.frontier]
             )
+        clock = self.lap("write", clock)
         self.written += len(self.rows["events"])
         self.rows = None
         # The week's release and checkpoint, by the code that makes them, at the week's end.
@@ -383,7 +389,13 @@ class Generator:
         with mock.patch("django.utils.timezone.now", return_value=end):
             self.snapshot = figures.publish_snapshot(now=end).number
             log.publish_checkpoint()
+        self.lap("figures", clock)
         self.written += 1
+
+    def lap(self, name, clock):
+        now = time.monotonic()
+        self.spent[name] += now - clock
+        return now
 
     def append(self, kind, moment, *, actor, payload=None, person=None, secret=None):
         """Build the next event with audit.link and keep its rows for the week's COPY."""
