@@ -11,6 +11,7 @@ import datetime
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 
 from django.apps import apps as global_apps
 from django.conf import settings
@@ -52,6 +53,59 @@ def staff_identity(user):
     return "staff:" + digest.hexdigest()[:32]
 
 
+@dataclass(frozen=True)
+class Link:
+    """One event as the log stores it: the body and its hashes, the Merkle nodes it
+    completes, the head's new frontier and, for an event about an employee, its opening."""
+
+    seq: int
+    body: bytes
+    leaf: bytes
+    prev: bytes
+    entry: bytes
+    frontier: list
+    nodes: list  # (level, index, hash)
+    kind: str
+    subject: str | None
+    occurred_at: datetime.datetime
+    opening: dict | None  # {"salt", "secret"}
+
+
+def link(
+    kind, *, seq, prev, frontier, moment, actor, subject=None, payload=None, pseudonym=None, secret=None
+):
+    """The event ``seq`` that follows a head with entry hash ``prev`` and ``frontier``.
+
+    Pure: ``append`` stores what it returns under the head lock, and the
+    benchmark generator (``generate_org``) writes the same rows in bulk, so the
+    body format and the hashing exist once. ``pseudonym`` (an employee's) makes
+    the subject a commitment to it plus ``secret``.
+    """
+    events.check(kind, payload or {}, about_employee=pseudonym is not None)
+    opening = None
+    if pseudonym is not None:
+        if subject is not None:
+            raise ValueError("an event about an employee has the commitment as its subject")
+        salt = secrets.token_bytes(SALT_BYTES)
+        hidden = {**(secret or {}), "pseudonym": pseudonym}
+        subject = chain.commitment(salt, hidden)
+        opening = {"salt": salt.hex(), "secret": chain.canonical_json(hidden).decode()}
+    moment = body_time(moment, hour=opening is not None)
+    body = chain.make_body(
+        seq=seq,
+        kind=kind,
+        occurred_at=moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        actor=actor,
+        subject=subject,
+        payload=payload or {},
+    )
+    leaf = chain.leaf_hash(body)
+    frontier, nodes = chain.frontier_append(frontier, seq - 1, leaf)
+    return Link(
+        seq, body, leaf, prev, chain.entry_hash(prev, leaf), frontier, nodes, kind, subject, moment, opening
+    )
+
+
 def append(kind, *, actor, subject=None, payload=None, opening_for=None, secret=None, apps=None):
     """Append one event and return it. Must run inside the transaction it records.
 
@@ -67,51 +121,41 @@ def append(kind, *, actor, subject=None, payload=None, opening_for=None, secret=
         raise RuntimeError("audit.append must run inside the transaction it records")
     if opening_for is None and secret is not None:
         raise ValueError("a secret needs the employee it is about (opening_for)")
-    events.check(kind, payload or {}, about_employee=opening_for is not None)
     registry = apps or global_apps
     head_model = registry.get_model("consent", "AuditHead")
     head = head_model.objects.select_for_update().get(pk=1)
     now = timezone.now()
-    seq = head.seq + 1
-    opening = None
-    if opening_for is not None:
-        if subject is not None:
-            raise ValueError("an event about an employee has the commitment as its subject")
-        salt = secrets.token_bytes(SALT_BYTES)
-        hidden = {**(secret or {}), "pseudonym": opening_for.pseudonym}
-        subject = chain.commitment(salt, hidden)
-        opening = {"salt": salt.hex(), "secret": chain.canonical_json(hidden).decode()}
-    moment = body_time(now, hour=opening is not None)
-    body = chain.make_body(
-        seq=seq,
-        kind=kind,
-        occurred_at=moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    new = link(
+        kind,
+        seq=head.seq + 1,
+        prev=bytes.fromhex(head.entry_hash),
+        frontier=[bytes.fromhex(h) for h in head.frontier],
+        moment=now,
         actor=actor,
         subject=subject,
-        payload=payload or {},
+        payload=payload,
+        pseudonym=opening_for.pseudonym if opening_for is not None else None,
+        secret=secret,
     )
-    leaf = chain.leaf_hash(body)
-    entry = chain.entry_hash(bytes.fromhex(head.entry_hash), leaf)
-    frontier, nodes = chain.frontier_append([bytes.fromhex(h) for h in head.frontier], head.seq, leaf)
     event = registry.get_model("consent", "AuditEvent").objects.create(
-        seq=seq,
-        body=body.decode(),
-        leaf_hash=leaf.hex(),
+        seq=new.seq,
+        body=new.body.decode(),
+        leaf_hash=new.leaf.hex(),
         prev_hash=head.entry_hash,
-        entry_hash=entry.hex(),
+        entry_hash=new.entry.hex(),
         kind=kind,
-        subject=subject or "",
-        occurred_at=moment,
+        subject=new.subject or "",
+        occurred_at=new.occurred_at,
     )
     node_model = registry.get_model("consent", "LogNode")
-    node_model.objects.bulk_create(node_model(level=lv, index=i, hash=h.hex()) for lv, i, h in nodes)
-    if opening is not None:
+    node_model.objects.bulk_create(node_model(level=lv, index=i, hash=h.hex()) for lv, i, h in new.nodes)
+    if new.opening is not None:
         registry.get_model("consent", "EventOpening").objects.create(
-            seq=seq, employee=opening_for, created_at=now, **opening
+            seq=new.seq, employee=opening_for, created_at=now, **new.opening
         )
-    head.seq = seq
-    head.entry_hash = entry.hex()
-    head.frontier = [h.hex() for h in frontier]
+    head.seq = new.seq
+    head.entry_hash = new.entry.hex()
+    head.frontier = [h.hex() for h in new.frontier]
     head.save(update_fields=["seq", "entry_hash", "frontier"])
     return event
 

@@ -166,6 +166,7 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import functools
 import hashlib
 import json
 import os
@@ -173,6 +174,7 @@ import re
 import sys
 import time
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring as _encode_string
 
 GENESIS = bytes(32)
 BODY_VERSION = 2
@@ -190,8 +192,10 @@ _HEX64 = re.compile(r"[0-9a-f]{64}")
 _CHECKPOINT_SEQ = re.compile(r"[0-9]+")
 
 
+@functools.lru_cache(maxsize=4096)
 def _utf16_order(key):
     # RFC 8785 sorts keys by UTF-16 code units; big-endian bytes compare the same way.
+    # Bodies reuse a handful of keys, so each one's order is computed once.
     return key.encode("utf-16-be", "surrogatepass")
 
 
@@ -206,7 +210,8 @@ def _serialise(value):
     if isinstance(value, str):
         # Python's escaping with ensure_ascii=False is exactly RFC 8785's:
         # the short escapes, \u00xx in lowercase for other controls, the rest as is.
-        return json.dumps(value, ensure_ascii=False)
+        # (json.dumps(value, ensure_ascii=False) calls this same function, at a cost.)
+        return _encode_string(value)
     if isinstance(value, int):
         if abs(value) > _MAX_SAFE_INT:
             raise ValueError(f"integer {value} is outside the range JSON numbers hold exactly (2**53 - 1)")
@@ -218,7 +223,7 @@ def _serialise(value):
             if not isinstance(key, str):
                 raise TypeError(f"object keys must be strings, not {type(key).__name__}")
         keys = sorted(value, key=_utf16_order)
-        return "{" + ",".join(_serialise(key) + ":" + _serialise(value[key]) for key in keys) + "}"
+        return "{" + ",".join(_encode_string(key) + ":" + _serialise(value[key]) for key in keys) + "}"
     # Floats end here too: their canonical form is subtle, and payloads keep to integers.
     raise TypeError(f"{type(value).__name__} is not allowed in canonical JSON here")
 
