@@ -149,8 +149,13 @@ TEMPLATES = [
     },
 ]
 
+# Persistent connections (CONN_MAX_AGE seconds; 0 behind PgBouncer in transaction
+# pooling), checked before reuse so a restarted database costs no failed request.
+CONN_MAX_AGE = env_int("CONN_MAX_AGE", 60)
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    DATABASES = {
+        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=CONN_MAX_AGE, conn_health_checks=True)
+    }
 else:
     DATABASES = {
         "default": {
@@ -167,18 +172,39 @@ else:
         }
     }
 DATABASES["default"]["TEST"] = {"NAME": os.getenv("TEST_DATABASE_NAME") or None}
+# HR's and the union's page reads may go to a replica (consent/routers.py); every
+# write, every transaction and the chain head stay on the primary. In tests the
+# alias mirrors the test database.
+DATABASE_REPLICA_URL = os.getenv("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(
+        DATABASE_REPLICA_URL, conn_max_age=CONN_MAX_AGE, conn_health_checks=True
+    )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["consent.routers.ReplicaRouter"]
+# Behind PgBouncer in transaction pooling a server-side cursor (QuerySet.iterator)
+# may outlive its transaction's server connection: set this to true there.
+for _alias in DATABASES.values():
+    _alias["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DISABLE_SERVER_SIDE_CURSORS", default=False)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # allauth keeps its rate limits in the cache: it must be shared by every
-# worker, which the database cache is without another service.
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-        "LOCATION": "consent_cache",
+# worker, which the database cache is without another service. With REDIS_URL
+# (redis://, or rediss:// with TLS; a password in the URL) the cache is Redis,
+# and sessions are read from it and written through to the database, sparing
+# each page a query; a sign-out deletes both copies.
+REDIS_URL = os.getenv("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "consent_cache",
+        }
     }
-}
 
-# Django's and allauth's backends, loading the user with their roles (consent/access.py).
 AUTHENTICATION_BACKENDS = [
     "consent.access.ModelBackend",
     "consent.access.AuthenticationBackend",

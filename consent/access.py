@@ -18,9 +18,12 @@ from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from consent import routers
 from consent.models import Decision, Employee, RoleGrant, normalise_receipt_id
 
 PRIVILEGED_ROLES = ("hr", "union", "admin")
+# Whose page reads may go to a replica (consent/routers.py).
+REPLICA_ROLES = ("hr", "union")
 GRANTED_ROLES = [role for role, _label in RoleGrant.ROLE_CHOICES]
 
 
@@ -100,6 +103,9 @@ def role_required(role):
                 # TOTP is set up (the middleware sees to that) but this session
                 # never gave a code: ask for one before a privileged page opens.
                 return redirect(reverse("mfa_reauthenticate") + "?next=" + quote(request.get_full_path()))
+            if role in REPLICA_ROLES and request.method in ("GET", "HEAD"):
+                with routers.replica_reads():
+                    return view(request, *args, **kwargs)
             return view(request, *args, **kwargs)
 
         return wrapper

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from consent import chain, log
+from consent import chain, log, routers
 from consent.models import (
     AuditEvent,
     AuditHead,
@@ -239,8 +239,12 @@ def _check_texts():
             raise Problem(notice.audit_seq, f"text: notice {notice.audit_seq} is not the text recorded")
 
 
+@routers.primary_reads()
 def verify(*, full=False):
-    """Check what the server holds; on success remember how far (LogVerification)."""
+    """Check what the server holds; on success remember how far (LogVerification).
+
+    On the primary, even from a union page: the head, the events and the point
+    recorded must be one database's."""
     # Checkpoints first, then the head: a checkpoint signed meanwhile is never above the head read.
     latest = SignedCheckpoint.objects.order_by("-size").first()
     head = AuditHead.objects.get(pk=1)

@@ -1,0 +1,46 @@
+"""The employee pages' queries, pinned: a page that starts asking more (a lost
+select_related, a per-row lookup) fails here instead of slowing everyone down.
+The bounds are what each page needs; ``make bench`` measures what they cost."""
+
+import pytest
+
+from consent.models import Choice, Decision
+from tests.conftest import acknowledge, decide
+
+
+@pytest.fixture
+def decided(alice, alice_client):
+    acknowledge(alice)
+    for choice in [Choice.OPT_IN, Choice.OPT_OUT, Choice.UNDECIDED] * 10:
+        decide(alice, choice)
+    # The first reading of the explanation in a session records it; the pins are for every later one.
+    alice_client.get("/explanation/", secure=True)
+    return alice_client
+
+
+# Session, user (with employee, office and role grants), then the page's own.
+@pytest.mark.parametrize(
+    ("path", "queries"),
+    [
+        ("/explanation/", 4),  # + current version, acknowledgement
+        ("/decision/", 4),  # + acknowledgement, latest decision
+        ("/history/", 7),  # + two counts, decisions, openings, their events
+    ],
+)
+def test_an_employee_page_asks_a_fixed_number_of_queries(
+    decided, django_assert_max_num_queries, path, queries
+):
+    with django_assert_max_num_queries(queries):
+        response = decided.get(path, secure=True)
+    assert response.status_code == 200
+
+
+def test_a_decision_asks_a_fixed_number_of_queries(decided, alice, django_assert_max_num_queries):
+    before = Decision.objects.count()
+    # Session, user, then one transaction (its two ends included): lock the employee,
+    # acknowledgement, update, chain head, event, tree nodes, opening, head, decision.
+    # (An opt-in also opens a switch-over case.)
+    with django_assert_max_num_queries(13):
+        response = decided.post("/decision/", {"choice": Choice.OPT_OUT, "comment": ""}, secure=True)
+    assert response.status_code == 302 and "/receipts/" in response["Location"]
+    assert Decision.objects.count() == before + 1
