@@ -2,7 +2,6 @@ import secrets
 
 from django import template
 from django.template.loader import render_to_string
-from django.utils.html import conditional_escape
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -15,9 +14,9 @@ register = template.Library()
 # templates and catalogues they come from do not change while it runs. Bounded
 # by languages x role sets x URL names.
 _rendered = {}
-# Stand-ins for the two per-request values inside shared parts, put back on use.
+# Stand-in for the one per-request value inside shared parts (the sign-out
+# form's CSRF token), put back on use.
 _CSRF_MARK = f"csrf{secrets.token_hex(16)}"
-_NEXT_MARK = f"next{secrets.token_hex(16)}"
 
 
 class SharedNode(template.Node):
@@ -39,20 +38,18 @@ class SharedNode(template.Node):
         )
         html = _rendered.get(key)
         if html is None:
-            with context.push(csrf_token=_CSRF_MARK, language_next=_NEXT_MARK):
+            with context.push(csrf_token=_CSRF_MARK):
                 html = _rendered[key] = self.nodelist.render(context)
         if _CSRF_MARK in html:
-            html = html.replace(_CSRF_MARK, str(context.get("csrf_token")))
-        if _NEXT_MARK in html:
-            html = html.replace(_NEXT_MARK, conditional_escape(context.get("language_next", "")))
+            html = html.replace(_CSRF_MARK, str(context.get("csrf_token") or ""))
         return html
 
 
 @register.tag
 def shared(parser, token):
     """``{% shared "name" %}…{% endshared %}``: rendered once per language, sign-in
-    state, role set and URL name, then reused; its CSRF token and language-switch
-    return path are the request's own. Only for parts that read nothing else."""
+    state, role set and URL name, then reused; its CSRF token is the request's own.
+    Only for parts that read nothing else."""
     try:
         _tag, name = token.split_contents()
     except ValueError:
