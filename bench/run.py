@@ -51,6 +51,11 @@ def parse_args():
         "--database-url",
         default=os.getenv("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/consent_bench"),
     )
+    parser.add_argument(
+        "--redis-url",
+        default=os.getenv("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15"),
+        help="the app's REDIS_URL when Redis answers there ('' for none); older checkouts ignore it",
+    )
     parser.add_argument("--employees", type=int, default=100_000, help="size of the org made when empty")
     parser.add_argument("--sessions", type=int, default=200, help="signed-in employees taking turns")
     parser.add_argument("--duration", type=int, default=10, help="seconds of each wrk run")
@@ -94,7 +99,7 @@ def prepare_database(url, employees):
             admin.execute(f'CREATE DATABASE "{name}"')
     env = dict(os.environ, DEBUG="1", DATABASE_URL=url, SITE_URL=SITE_URL)
     manage(HERE, env, "migrate", "--no-input", "-v", "0")
-    manage(HERE, env, "createcachetable")
+    manage(HERE, env, "createcachetable", "-v", "0")
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f"CREATE TABLE IF NOT EXISTS {BARE_TABLE} (id bigserial PRIMARY KEY, body text)")
         empty = not conn.execute("SELECT 1 FROM consent_employee LIMIT 1").fetchone()
@@ -116,7 +121,18 @@ def log_signing_key():
     return path.read_text().strip()
 
 
-def production_env(url):
+def answers(url):
+    if not url:
+        return False
+    parts = urlsplit(url)
+    try:
+        socket.create_connection((parts.hostname, parts.port or 6379), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+def production_env(url, redis_url):
     return dict(
         os.environ,
         DEBUG="false",
@@ -126,6 +142,7 @@ def production_env(url):
         DATABASE_URL=url,
         SITE_URL=SITE_URL,
         LOG_SIGNING_KEY=log_signing_key(),
+        REDIS_URL=redis_url,
     )
 
 
@@ -275,7 +292,8 @@ def main():
     app_dir = args.app_dir.resolve()
     url = args.database_url
     prepare_database(url, args.employees)
-    env = production_env(url)
+    redis_url = args.redis_url if answers(args.redis_url) else ""
+    env = production_env(url, redis_url)
     manage(app_dir, env, "collectstatic", "--no-input", "-v", "0")
     prepared = json.loads(
         subprocess.run(
@@ -300,7 +318,7 @@ def main():
         print(
             f"database {urlsplit(url).path.lstrip('/')}: {staff:,} active employees, {events:,} events; "
             f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s; "
-            f"gunicorn {args.workers} sync workers, DEBUG off"
+            f"gunicorn {args.workers} sync workers, DEBUG off, REDIS_URL {redis_url or 'unset'}"
         )
         print(f"{'':<34}{'req/s':>14}{'floor req/s':>14}{'ratio':>8}   target")
         floor = [wrk(args, bare, "get", "/hello/", handle.name)[0]]
