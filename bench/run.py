@@ -234,7 +234,7 @@ def sign_in(server, prepared):
 
 
 def wrk(args, server, mode, path, sessions_file):
-    command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s"]
+    command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--timeout", "30s"]
     command += ["-s", str(HERE / "bench" / "wrk.lua"), f"http://127.0.0.1:{server.port}{path}"]
     command += ["--", mode, path, sessions_file, str(args.threads), server.origin]
     output = subprocess.run(command, check=True, text=True, capture_output=True).stdout
