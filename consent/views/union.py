@@ -5,14 +5,13 @@ import datetime
 import heapq
 import itertools
 import json
-import tempfile
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -337,10 +336,8 @@ def export_bundle(request):
         messages.error(request, str(refusal))
         return redirect("union_audit")
     head = AuditEvent.objects.order_by("-seq").only("seq", "entry_hash").first()
-    # FileResponse closes it once sent; large bundles spill to disk.
-    spool = tempfile.SpooledTemporaryFile(max_size=50 * 1024 * 1024)  # noqa: SIM115
-    bundle.write_bundle(
-        spool,
+    # Streamed as it is written: the first bytes leave at once, and memory stays flat at any length.
+    pieces = bundle.bundle_pieces(
         export_lines=audit.export_lines(),
         checkpoints=[(c.seq, c.entry_hash, audit.rfc3339(c.saved_at)) for c in Checkpoint.objects.all()],
         head_seq=head.seq,
@@ -350,11 +347,10 @@ def export_bundle(request):
         log_key=log.verifier_key(),
         texts_lines=log.text_lines(),
     )
-    spool.seek(0)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    return FileResponse(
-        spool, as_attachment=True, filename=f"consent-audit-{stamp}.zip", content_type="application/zip"
-    )
+    response = StreamingHttpResponse(pieces, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="consent-audit-{stamp}.zip"'
+    return response
 
 
 @require_http_methods(["GET"])
