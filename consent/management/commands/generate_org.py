@@ -574,6 +574,10 @@ class Generator:
                 [(pk, *case) for pk, case in self.cases.items()],
             )
             _reset_sequences(Acknowledgement, SwitchoverCase)
+        if connection.vendor == "postgresql":
+            # Fresh statistics, as autovacuum would gather them in time: plans as in production.
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
 
 
 def _reset_sequences(*models):
