@@ -110,7 +110,6 @@ class Generator:
         self.rng = random.Random(seed)
         self.out = out
         self.version = ExplanationVersion.current()
-        self.tz = timezone.get_current_timezone()
         # The year ends at the latest release time (06:00 local on a Monday) before now.
         due = figures.release_due()
         monday = due - datetime.timedelta(days=timezone.localtime(due).weekday())
