@@ -169,8 +169,8 @@ def exported_events(queryset=None):
         yield {"seq": seq, "body": body, "leaf_hash": leaf, "prev_hash": prev, "entry_hash": entry}
 
 
-def export_lines():
-    for event in exported_events():
+def export_lines(queryset=None):
+    for event in exported_events(queryset):
         yield chain.export_line(
             seq=event["seq"],
             body=event["body"].encode(),

@@ -496,8 +496,27 @@ def _member(name, moment):
     return info
 
 
-def write_bundle(
-    out,
+class _Pieces:
+    """A file that only keeps what is written to it until it is taken: ZipFile writes to an
+    unseekable file as a stream, so the bundle can be sent while it is being made."""
+
+    def __init__(self):
+        self._parts = []
+
+    def write(self, data):
+        self._parts.append(bytes(data))
+        return len(data)
+
+    def flush(self):
+        pass
+
+    def take(self):
+        data = b"".join(self._parts)
+        self._parts.clear()
+        return data
+
+
+def bundle_pieces(
     *,
     export_lines,
     checkpoints,
@@ -507,20 +526,23 @@ def write_bundle(
     checkpoint_note="",
     log_key="",
     texts_lines=(),
-) -> None:
-    """Write the verification kit as a ZIP to the binary file object ``out``.
+):
+    """The verification kit as a ZIP, yielded in pieces as it is written (about a
+    megabyte each), for a streaming response: the first bytes leave at once and
+    memory does not grow with the chain.
 
     ``export_lines`` (lines of ``chain.export_line``, without newlines) are
-    streamed into ``events.jsonl``, so memory does not grow with the chain.
-    An empty chain has ``head_seq`` 0, and its head is left out.
-    ``checkpoint_note`` (the latest signed checkpoint with its cosignatures),
-    ``log_key`` (the server's vkey) and ``texts_lines`` (the explanations and
-    notices, one JSON object a line) are written beside it when given.
+    streamed into ``events.jsonl``. An empty chain has ``head_seq`` 0, and its
+    head is left out. ``checkpoint_note`` (the latest signed checkpoint with its
+    cosignatures), ``log_key`` (the server's vkey) and ``texts_lines`` (the
+    explanations and notices, one JSON object a line) are written beside it
+    when given.
     """
     checkpoints_file = _checkpoints_text(
         checkpoints, head_seq=head_seq, head_hash=head_hash, created_at=created_at
     )
     moment = time.localtime()[:6]
+    out = _Pieces()
     with zipfile.ZipFile(out, "w") as archive:
         archive.writestr(_member(README_NAME, moment), README)
         archive.writestr(_member(GUIDE_NAME, moment), VERIFY_GUIDE)
@@ -531,9 +553,19 @@ def write_bundle(
         if log_key:
             archive.writestr(_member(LOG_KEY_NAME, moment), log_key.strip() + "\n")
         archive.writestr(_member(TEXTS_NAME, moment), "".join(line + "\n" for line in texts_lines))
+        yield out.take()
         # ZIP64 from the start: an entry that passes 2 GiB while streaming cannot be switched to it later.
         member = archive.open(_member(EVENTS_NAME, moment), "w", force_zip64=True)
         with io.BufferedWriter(member, _WRITE_BUFFER) as events:
             for line in export_lines:
                 events.write(line.encode("utf-8"))
                 events.write(b"\n")
+                if out._parts:
+                    yield out.take()
+    yield out.take()
+
+
+def write_bundle(out, **bundle):
+    """Write the bundle (``bundle_pieces``'s arguments) to the binary file object ``out``."""
+    for piece in bundle_pieces(**bundle):
+        out.write(piece)

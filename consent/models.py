@@ -275,6 +275,8 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["seq"]
+        # The union's audit page lists one kind newest first, a page at a time (keyset on seq).
+        indexes = [models.Index(fields=["kind", "seq"], name="consent_event_kind_seq")]
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
 

@@ -146,11 +146,10 @@ def _walk(start, end, prev, frontier, checkpoints):
             if opening is None or opening[0] != seq:
                 raise Problem(seq, "opening: the event's commitment has no opening")
             _, salt, secret, pseudonym = opening
-            opened = json.loads(secret)
-            if chain.commitment(bytes.fromhex(salt), opened) != inner["subject"]:
+            if chain.commitment_to_text(bytes.fromhex(salt), secret.encode()) != inner["subject"]:
                 raise Problem(seq, "opening: the opening does not open the event's commitment")
             # Otherwise another employee's history would show them this person's event.
-            if opened.get("pseudonym") != pseudonym:
+            if json.loads(secret).get("pseudonym") != pseudonym:
                 raise Problem(seq, "opening: the opening is filed under another employee")
             opening = _next(openings)
         elif opening is not None and opening[0] == seq:

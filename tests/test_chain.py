@@ -223,6 +223,13 @@ def test_export_line_is_one_canonical_object():
         '"prev_hash":"' + "00" * 32 + '","seq":1}'
     )
     assert "\n" not in line
+    # Written out by hand for speed: still exactly canonical_json of the five fields.
+    body = '{"x":"\\u0001\\"\\\\ \U0001f600 \u2028"}'.encode()
+    fields = {"seq": 2**40, "body": body.decode(), "leaf_hash": "01" * 32, "prev_hash": "00" * 32}
+    line = export_line(
+        seq=2**40, body=body, leaf_hash=b"\x01" * 32, prev_hash=GENESIS, entry_hash=b"\xff" * 32
+    )
+    assert line == canonical_json({**fields, "entry_hash": "ff" * 32}).decode()
 
 
 def test_read_export_skips_blank_lines():

@@ -19,6 +19,7 @@ from consent.models import (
     SwitchoverCase,
 )
 from consent.roster import parse_roster
+from consent.views.union import HR_ACTION_KINDS
 from tests.conftest import acknowledge, decide, sign_in_with_mfa
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -241,16 +242,59 @@ def test_the_kind_filter_offers_every_kind_by_its_label(every_kind):
 def test_fifty_rows_a_page_and_the_filter_is_kept_on_page_two(union_client, alice):
     for _ in range(60):
         services.record_sign_in(user=alice.user, methods="password")
+    signed_in = list(AuditEvent.objects.filter(kind="account.signed_in").order_by("-seq"))
     first = _page(union_client, "?kind=account.signed_in")
-    assert len(first.context["rows"]) == 50
-    assert first.context["page"].paginator.count == 60
-    html = first.content.decode()
-    assert "?kind=account.signed_in&amp;page=2" in html
-    second = _page(union_client, "?kind=account.signed_in&page=2")
-    assert len(second.context["rows"]) == 10
-    assert {row["event"].kind for row in second.context["rows"]} == {"account.signed_in"}
+    assert [row["event"] for row in first.context["rows"]] == signed_in[:50]
+    # Keyset pagination: the link names the last seq shown, never a page number to count to.
+    assert _pager(first) == [f"?kind=account.signed_in&amp;before={signed_in[49].seq}"]
+    second = _page(union_client, f"?kind=account.signed_in&before={signed_in[49].seq}")
+    assert [row["event"] for row in second.context["rows"]] == signed_in[50:]
     assert 'value="account.signed_in" selected' in second.content.decode()
-    assert "?kind=account.signed_in&amp;page=1" in second.content.decode()
+    assert _pager(second) == [f"?kind=account.signed_in&amp;after={signed_in[50].seq}"]
+    back = _page(union_client, f"?kind=account.signed_in&after={signed_in[50].seq}")
+    assert [row["event"] for row in back.context["rows"]] == signed_in[:50]
+    assert _pager(back) == [f"?kind=account.signed_in&amp;before={signed_in[49].seq}"]
+
+
+def _pager(response):
+    """The links of the page's pagination."""
+    html = response.content.decode()
+    nav = html.split('class="pagination"')[1].split("</nav>")[0] if 'class="pagination"' in html else ""
+    return re.findall(r'href="([^"]+)"', nav)
+
+
+def test_hr_actions_of_several_kinds_are_merged_newest_first_across_pages(union_client, hr, alice):
+    for number in range(30):
+        services.record_access(
+            user=hr.user, kind="switchover.queue_opened", payload={"page": 1, "searched": False}
+        )
+        services.record_access(user=hr.user, kind="hr.figures_exported", payload={"snapshot": number})
+        services.record_sign_in(user=alice.user, methods="password")
+    wanted = list(AuditEvent.objects.filter(kind__in=HR_ACTION_KINDS).order_by("-seq"))
+    first = _page(union_client, "?hr=1").context["page"]
+    second = _page(union_client, f"?hr=1&before={first.older}").context["page"]
+    assert first.object_list + second.object_list == wanted
+    assert second.older is None
+
+
+def test_the_date_filter_takes_whole_local_days(union_client, alice):
+    import datetime
+
+    from django.utils import timezone
+
+    event = services.record_sign_in(user=alice.user, methods="password")
+    today = timezone.localdate(event.occurred_at)
+    shown = _page(union_client, f"?start={today}&end={today}").context["page"].object_list
+    assert event in shown
+    for day in (today - datetime.timedelta(days=1), today + datetime.timedelta(days=1)):
+        assert _page(union_client, f"?start={day}&end={day}").context["page"].object_list == []
+
+
+def test_a_malformed_page_link_shows_the_first_page(union_client, alice):
+    services.record_sign_in(user=alice.user, methods="password")
+    newest = AuditEvent.objects.order_by("-seq").first()
+    for query in ("?before=abc", "?after=-3", "?before=0", "?page=9999"):
+        assert _page(union_client, query).context["page"].object_list[0] == newest
 
 
 def test_the_audit_page_reads_in_english_too(every_kind):

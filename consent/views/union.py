@@ -2,14 +2,16 @@
 itself, checkpoints, the export bundle and coercion indicators."""
 
 import datetime
+import heapq
+import itertools
 import json
-import tempfile
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -124,7 +126,8 @@ def complaint_status(request, number):
 
 def _without_page(request):
     query = request.GET.copy()
-    query.pop("page", None)
+    for cursor in ("page", "before", "after"):
+        query.pop(cursor, None)
     return query.urlencode()
 
 
@@ -170,28 +173,85 @@ def _readable(event):
     }
 
 
+@dataclass
+class EventsPage:
+    """One page of events, newest first, and the seqs that lead to the next pages (keyset
+    pagination: a page costs the same at the millionth event as at the first, and nothing
+    counts the whole table)."""
+
+    object_list: list
+    older: int | None  # ?before=
+    newer: int | None  # ?after=
+
+
+def _seq(text):
+    try:
+        value = int(text)
+    except (TypeError, ValueError):
+        return None
+    return value if value > 0 else None
+
+
+def _local_midnight(day):
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time()))
+
+
+def _events_page(found, kinds, *, before=None, after=None):
+    """EVENTS_PAGE_SIZE events of ``found`` (of ``kinds``, if given) before or after a seq.
+
+    Each kind is read on its own through the (kind, seq) index, newest first, and
+    the few rows merged here, so a filter by several kinds reads at most a page per kind.
+    """
+    size = EVENTS_PAGE_SIZE + 1  # one more tells whether a further page exists
+    if after is not None:
+        found, order = found.filter(seq__gt=after), "seq"
+    else:
+        found, order = (found.filter(seq__lt=before) if before is not None else found), "-seq"
+    parts = [found.filter(kind=kind) for kind in kinds] if kinds is not None else [found]
+    rows = heapq.merge(
+        *(list(part.order_by(order)[:size]) for part in parts),
+        key=lambda event: event.seq,
+        reverse=order == "-seq",
+    )
+    rows = list(itertools.islice(rows, size))
+    more = len(rows) == size
+    rows = rows[:EVENTS_PAGE_SIZE]
+    if after is not None:
+        rows.reverse()
+    if not rows:
+        return EventsPage([], None, None)
+    older = rows[-1].seq if (more if after is None else True) else None
+    newer = rows[0].seq if (more if after is not None else before is not None) else None
+    return EventsPage(rows, older, newer)
+
+
 @require_GET
 @union_required
 def audit_view(request):
     # Resumes from the last verified point: the cost follows the new events only.
     result = verification.verify()
-    found = AuditEvent.objects.all()
     filters = {
         "kind": request.GET.get("kind", ""),
         "start": request.GET.get("start", ""),
         "end": request.GET.get("end", ""),
         "hr": request.GET.get("hr", ""),
     }
-    if filters["hr"]:
-        found = found.filter(kind__in=HR_ACTION_KINDS)
-    elif filters["kind"]:
-        found = found.filter(kind=filters["kind"])
+    found = AuditEvent.objects.all()
     start, end = _parse_date(filters["start"]), _parse_date(filters["end"])
+    # Whole local days, as bounds on the indexed column itself (no per-row date cast).
     if start:
-        found = found.filter(occurred_at__date__gte=start)
+        found = found.filter(occurred_at__gte=_local_midnight(start))
     if end:
-        found = found.filter(occurred_at__date__lte=end)
-    page = Paginator(found.order_by("-seq"), EVENTS_PAGE_SIZE).get_page(request.GET.get("page"))
+        found = found.filter(occurred_at__lt=_local_midnight(end + datetime.timedelta(days=1)))
+    if filters["hr"]:
+        kinds = HR_ACTION_KINDS
+    elif filters["kind"]:
+        kinds = [filters["kind"]]
+    else:
+        kinds = None
+    page = _events_page(
+        found, kinds, before=_seq(request.GET.get("before")), after=_seq(request.GET.get("after"))
+    )
     context = {
         "result": result,
         "page": page,
@@ -276,10 +336,8 @@ def export_bundle(request):
         messages.error(request, str(refusal))
         return redirect("union_audit")
     head = AuditEvent.objects.order_by("-seq").only("seq", "entry_hash").first()
-    # FileResponse closes it once sent; large bundles spill to disk.
-    spool = tempfile.SpooledTemporaryFile(max_size=50 * 1024 * 1024)  # noqa: SIM115
-    bundle.write_bundle(
-        spool,
+    # Streamed as it is written: the first bytes leave at once, and memory stays flat at any length.
+    pieces = bundle.bundle_pieces(
         export_lines=audit.export_lines(),
         checkpoints=[(c.seq, c.entry_hash, audit.rfc3339(c.saved_at)) for c in Checkpoint.objects.all()],
         head_seq=head.seq,
@@ -289,11 +347,10 @@ def export_bundle(request):
         log_key=log.verifier_key(),
         texts_lines=log.text_lines(),
     )
-    spool.seek(0)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    return FileResponse(
-        spool, as_attachment=True, filename=f"consent-audit-{stamp}.zip", content_type="application/zip"
-    )
+    response = StreamingHttpResponse(pieces, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="consent-audit-{stamp}.zip"'
+    return response
 
 
 @require_http_methods(["GET"])
