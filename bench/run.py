@@ -62,7 +62,7 @@ def parse_args():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
-    parser.add_argument("--pages-only", action="store_true", help="skip bench/log_scale.py and roster_import.py")
+    parser.add_argument("--pages-only", action="store_true", help="skip the log and roster benchmarks")
     return parser.parse_args()
 
 
