@@ -1,7 +1,7 @@
 from django import forms, template
 from django.utils.translation import gettext as _
 
-from consent import explanation_text, wording
+from consent import explanation_text, receipts, wording
 
 register = template.Library()
 
@@ -31,6 +31,9 @@ def rate_of(figure, category):
     if rate is None:
         return "—"
     return f"{rate * 100:.1f}%"
+
+
+register.filter("recorded_through", receipts.recorded_through)
 
 
 @register.filter
