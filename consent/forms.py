@@ -35,6 +35,7 @@ class RefusesMyNumber:
 class AcknowledgeForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
     understood = forms.BooleanField(
+        label=_("Confirmation"),
         required=True,
         error_messages={"required": _("Tick the box to confirm you have read that this is voluntary.")},
     )
@@ -65,6 +66,7 @@ class DecisionForm(RefusesMyNumber, forms.Form):
 class RosterUploadForm(forms.Form):
     file = forms.FileField(
         label=_("Roster file (CSV)"),
+        widget=forms.FileInput(attrs={"accept": ".csv,text/csv"}),
         help_text=_("One line per employee. Excel's 'CSV (comma delimited)' and 'CSV UTF-8' both work."),
         error_messages={"required": _("Choose a CSV file.")},
     )
@@ -72,6 +74,15 @@ class RosterUploadForm(forms.Form):
         label=_("Character encoding"),
         required=False,
         choices=[("", _("Detect automatically")), ("utf-8", "UTF-8"), ("cp932", "Shift_JIS (CP932)")],
+    )
+
+
+class QueueSearchForm(forms.Form):
+    q = forms.CharField(
+        label=_("Search by name or employee number"),
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"type": "search"}),
     )
 
 
@@ -248,6 +259,7 @@ class WitnessKeyForm(forms.Form):
     vkey = forms.CharField(
         label=_("Witness key (the line in the .vkey file)"),
         max_length=500,
+        widget=forms.TextInput(attrs={"spellcheck": "false"}),
         error_messages={"required": _("Paste the witness key first.")},
     )
 
@@ -257,5 +269,6 @@ class CosignatureForm(forms.Form):
     line = forms.CharField(
         label=_("Cosignature line (what the cosign command printed)"),
         max_length=1000,
+        widget=forms.TextInput(attrs={"spellcheck": "false"}),
         error_messages={"required": _("Paste the cosignature line first.")},
     )

@@ -167,9 +167,11 @@ def test_no_admin_page_shows_a_choice_a_pseudonym_or_decision_data(admin_client,
     # Receipt numbers open a person's receipt; entry hashes are public on the chain.
     secrets += [d.receipt_id for d in decided]
     if model != "consent.explanationversion":  # the explanation itself discusses the options
-        secrets += [str(label) for label in Choice.labels]
+        # A label as a value of its own (a cell, an option), not inside the voluntary
+        # statement's sentence ("一体化しないこと…で不利益を受けることはありません").
+        secrets += [f">{label}<" for label in Choice.labels]
         with translation.override("en"):
-            secrets += [str(label) for label in Choice.labels]
+            secrets += [f">{label}<" for label in Choice.labels]
     pages = admin_pages(model)
     assert len(pages) >= 3
     for path in pages:

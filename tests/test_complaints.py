@@ -87,7 +87,7 @@ def test_a_wrong_code_reveals_nothing_and_is_rate_limited(alice_client, db):
         stranger.post("/complaints/follow-up/", {"code": c}).content.decode().count("開けません")
         for c in (wrong, unknown)
     }
-    assert answers == {1}
+    assert answers == {2}  # the same message, in the summary and at the field
     for _ in range(5):
         stranger.post("/complaints/follow-up/", {"code": wrong})
     # Even the right code is refused once the number is rate-limited, with the same words.

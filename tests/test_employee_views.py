@@ -51,7 +51,7 @@ def test_wrong_method_is_405(alice_client, path, method):
 
 def test_home_shows_status_and_leads_to_the_explanation(alice_client):
     html = alice_client.get("/").content.decode()
-    assert "決定はまだ記録されていません" in html
+    assert "選択はまだ記録されていません" in html
     assert reverse("explanation") in html
 
 
@@ -208,7 +208,7 @@ def test_history_lists_decisions_oldest_first(alice_client, alice, django_assert
     with django_assert_max_num_queries(12):
         html = alice_client.get("/history/").content.decode()
     table = html[html.index("<tbody>") :]  # the page's introduction names the choices too
-    positions = [table.index(label) for label in ("まだ決めていない", "一体化する（", "一体化しない（")]
+    positions = [table.index(label) for label in ("まだ決めていない<", "一体化する<", "一体化しない<")]
     assert positions == sorted(positions)
 
 

@@ -443,7 +443,7 @@ def test_a_clean_notice_reaches_its_office_with_the_standard_statement(hr_client
 
 def test_an_empty_notice_names_the_missing_fields(hr_client):
     html = hr_client.post("/hr/notices/", {"action": "publish"}).content.decode()
-    assert "件名: " in html and "本文: " in html
+    assert "件名：" in html and "本文：" in html
 
 
 def test_a_notice_with_a_my_number_is_refused(hr_client):

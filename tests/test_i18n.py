@@ -78,3 +78,117 @@ def test_dates_follow_the_language(alice_client, alice, language, expected):
     assert expected in date_cell
     if language == "ja":
         assert re.match(r"\d{4}年\d{1,2}月\d{1,2}日", date_cell)
+
+
+# English a Japanese page may show: names of formats, standards and products,
+# and what the page quotes on purpose (codes, hashes, addresses are in <code>).
+ALLOWED_ASCII = {
+    "CSV",
+    "Excel",
+    "UTF",
+    "Shift_JIS",
+    "CP932",
+    "ISO",
+    "IEC",
+    "JSON",
+    "LD",
+    "SHA",
+    "QR",
+    "ZIP",
+    "IC",
+    "ID",
+    "Google",
+    "Microsoft",
+    "Authenticator",
+    "TOTP",
+    "DPV",
+    "VERIFY",
+    "md",
+    "body",
+    "subject",
+    "tlog",
+    "proof",
+    "jsonld",
+    "example",
+    "demo",
+    "jp",
+    "YYYY",
+    "MM",
+    "DD",
+    "Ed25519",
+    "RFC",
+    # the checkpoint file's first line and the key file's extension, named as the union will see them
+    "origin",
+    "vkey",
+    # the test's people
+    "alice",
+    "bob",
+}
+
+
+def english_words(html):
+    """ASCII words of three letters or more in the visible text of <main>."""
+    main = html.split("<main", 1)[1].split(">", 1)[1].split("</main>", 1)[0]
+    main = re.sub(r"<(code|script|style|svg|textarea)\b.*?</\1>", " ", main, flags=re.S)
+    text = re.sub(r"<[^>]+>", " ", main)
+    text = re.sub(r"\S+@\S+|https?://\S+|/\S+|\S*\d\S*", " ", text)
+    return {word for word in re.findall(r"[A-Za-z][A-Za-z_]{2,}", text) if word not in ALLOWED_ASCII}
+
+
+def test_no_english_is_left_on_the_japanese_pages(
+    alice_client, alice, hr, union, history, django_capture_on_commit_callbacks
+):
+    from django.test import Client
+
+    from consent import figures, services
+    from consent.models import Choice, Decision
+    from tests.conftest import sign_in_with_mfa
+
+    figures.publish_snapshot()
+    receipt = Decision.objects.filter(employee=alice).latest("audit_seq").receipt_id
+    complaint, _code = services.file_complaint(
+        user=alice.user,
+        anonymous=False,
+        what="other",
+        involved_role="other",
+        details="相談",
+        share_pseudonym=True,
+    )
+    assert Choice.OPT_OUT
+    pages = {
+        alice_client: [
+            "/",
+            "/explanation/",
+            "/decision/",
+            f"/receipts/{receipt}/",
+            "/history/",
+            "/help/",
+            "/complaints/new/",
+            "/complaints/",
+            f"/complaints/{complaint.number}/",
+        ],
+        sign_in_with_mfa(Client(), hr.user): [
+            "/hr/",
+            "/hr/queue/",
+            "/hr/notices/",
+            "/hr/roster/",
+            "/hr/explanation/",
+        ],
+        sign_in_with_mfa(Client(), union.user): [
+            "/union/",
+            f"/union/complaints/{complaint.number}/",
+            "/union/indicators/",
+            "/union/audit/",
+            "/union/witness/",
+        ],
+        Client(): ["/accounts/login/", "/accounts/password/reset/", "/explanation/read/", "/help/"],
+    }
+    leftovers = {}
+    for client, paths in pages.items():
+        for path in paths:
+            response = client.get(path)
+            assert response.status_code == 200, path
+            words = english_words(response.content.decode())
+            if words:
+                leftovers[path] = sorted(words)
+    assert not leftovers, "\n".join(f"{path}: {words}" for path, words in leftovers.items())

@@ -242,7 +242,7 @@ def test_the_complaint_form_says_what_sharing_shows_the_union(alice_client, alic
     alice_decision = decide(alice, Choice.OPT_OUT, comment=COMMENT)  # after filing: still shown
     page = sign_in_with_mfa(type(alice_client)(), union.user).get(f"/union/complaints/{complaint.number}/")
     html = page.content.decode()
-    assert "一体化しない" in html and "web" in html and COMMENT not in html
+    assert "— 一体化しない (#" in html and "ウェブ画面" in html and COMMENT not in html
     # So the receipt may not say the union can never tell without it.
     receipt = alice_client.get(f"/receipts/{alice_decision.receipt_id}.json").json()
     assert "記名の相談で選択を見ることに同意した場合を除き" in receipt["how_to_verify"]

@@ -5,8 +5,20 @@ import json
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 
-from consent.models import AuditEvent, Complaint, Decision, Employee, EventOpening, Notice, Office
+from consent import figures
+from consent.management.commands.seed_demo import WEEKS, demo_clock
+from consent.models import (
+    AuditEvent,
+    Complaint,
+    Decision,
+    Employee,
+    EventOpening,
+    FigureSnapshot,
+    Notice,
+    Office,
+)
 
 
 def test_it_refuses_to_run_without_debug(db, settings):
@@ -38,6 +50,33 @@ def test_it_builds_a_realistic_spread_and_is_idempotent(db, settings, capsys):
     call_command("seed_demo")
     assert Employee.objects.count() == employees
     assert AuditEvent.objects.count() == events
+
+
+def test_its_history_spans_weeks_through_the_services_with_a_release_every_day(db, settings):
+    settings.DEBUG = True
+    call_command("seed_demo")
+    weeks = {figures.week_start(moment) for moment in Decision.objects.values_list("created_at", flat=True)}
+    assert len(weeks) >= WEEKS - 2, "decisions spread over the demo's weeks"
+    assert all(moment < timezone.now() for moment in Decision.objects.values_list("created_at", flat=True))
+    days = {
+        timezone.localdate(moment) for moment in FigureSnapshot.objects.values_list("published_at", flat=True)
+    }
+    assert len(days) >= 7 * (WEEKS - 1)
+    trend = figures.weekly_trend()
+    assert len(trend) >= WEEKS - 2
+    assert len({figure.counts["opt_out"] for _week, figure in trend}) > 1, "the trend moves"
+    assert timezone.now() - timezone.now() < timezone.timedelta(seconds=1), "the real clock is back"
+
+
+def test_the_demo_clock_refuses_to_run_without_debug(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG"), demo_clock(timezone.now()):
+        pass
+    settings.DEBUG = True
+    moment = timezone.now() - timezone.timedelta(weeks=5)
+    with demo_clock(moment):
+        assert timezone.now() == moment and timezone.localdate() == timezone.localtime(moment).date()
+    assert timezone.now() != moment
 
 
 def test_it_refuses_a_database_with_real_staff(alice, settings):

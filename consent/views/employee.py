@@ -117,12 +117,26 @@ def decision(request):
             messages.info(request, _("The explanation was updated. Please read it and confirm it again."))
             return redirect("explanation")
         except services.NoChange:
-            messages.info(
-                request, _("This choice is already your current decision, so nothing new was recorded.")
+            comment = form.cleaned_data["comment"].strip()
+            # Without a comment, or repeating the one just recorded (a double
+            # submission), there is nothing to lose: say so on the history.
+            if not comment or employee.decisions.order_by("-audit_seq").first().comment == comment:
+                messages.info(
+                    request, _("This choice is already your current decision, so nothing new was recorded.")
+                )
+                return redirect("history")
+            # A comment belongs to a decision; the same choice again is no new
+            # decision. Say so, and keep the text in the box so nothing typed is lost.
+            form.add_error(
+                "comment",
+                _(
+                    "Nothing was recorded, and this comment was not saved: the choice is the same as your "
+                    "current decision. A comment is kept only together with a new decision."
+                ),
             )
-            return redirect("history")
-        messages.success(request, _("Your decision was recorded. This is your receipt."))
-        return redirect("receipt", receipt_id=recorded.receipt_id)
+        else:
+            messages.success(request, _("Your decision was recorded. This is your receipt."))
+            return redirect("receipt", receipt_id=recorded.receipt_id)
     acknowledgement = services.current_acknowledgement(employee)
     if acknowledgement is None:
         return _explanation_first(request)

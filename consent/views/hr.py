@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from consent import csvsafe, figures, services, wording
 from consent.access import hr_required
-from consent.forms import ExplanationVersionForm, NoticeForm, RosterUploadForm
+from consent.forms import ExplanationVersionForm, NoticeForm, QueueSearchForm, RosterUploadForm
 from consent.models import Choice, ExplanationVersion, Notice, RosterPreview, SwitchoverCase
 from consent.roster import MAX_BYTES, parse_roster
 from consent.stats import CATEGORIES
@@ -167,7 +167,9 @@ def _drop_previews(request):
 def queue(request):
     """Only people whose current decision is opt-in, and reverts after a withdrawal."""
     cases = SwitchoverCase.objects.filter(closed_at=None).select_related("employee", "employee__office")
-    query = request.GET.get("q", "").strip()[:100]
+    # A search too long is refused with the form's message, never cut short.
+    form = QueueSearchForm(request.GET)
+    query = form.cleaned_data["q"] if form.is_valid() else ""
     if query:
         cases = cases.filter(
             Q(employee__display_name__icontains=query) | Q(employee__employee_number__icontains=query)
@@ -180,8 +182,13 @@ def queue(request):
         kind="switchover.queue_opened",
         payload={"page": page.number, "searched": bool(query)},
     )
-    context = {"page": page, "query": query, "query_string": urlencode({"q": query}) if query else ""}
-    return render(request, "consent/hr/queue.html", context)
+    context = {
+        "form": form,
+        "page": page,
+        "query": query,
+        "query_string": urlencode({"q": query}) if query else "",
+    }
+    return render(request, "consent/hr/queue.html", context, status=200 if form.is_valid() else 400)
 
 
 @require_POST

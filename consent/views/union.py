@@ -68,29 +68,36 @@ def inbox(request):
     return render(request, "consent/union/inbox.html", context)
 
 
-@require_GET
-@union_required
-def complaint(request, number):
-    item = get_object_or_404(
-        Complaint.objects.select_related("office", "reporter", "reporter__office"), number=number
-    )
+def _complaint_page(request, item, form, status=200):
     history = []
     if item.shared_pseudonym:
         history = Decision.objects.filter(employee__pseudonym=item.shared_pseudonym).order_by("audit_seq")
     context = {
         "complaint": item,
         "thread": item.messages.all(),
-        "form": MessageForm(),
+        "form": form,
         "statuses": Complaint.Status.choices,
         "history": history,
     }
-    return render(request, "consent/union/complaint.html", context)
+    return render(request, "consent/union/complaint.html", context, status=status)
+
+
+def _complaint(number):
+    return get_object_or_404(
+        Complaint.objects.select_related("office", "reporter", "reporter__office"), number=number
+    )
+
+
+@require_GET
+@union_required
+def complaint(request, number):
+    return _complaint_page(request, _complaint(number), MessageForm())
 
 
 @require_POST
 @union_required
 def complaint_message(request, number):
-    item = get_object_or_404(Complaint, number=number)
+    item = _complaint(number)
     form = MessageForm(request.POST)
     if form.is_valid():
         internal = request.POST.get("internal") == "1"
@@ -104,9 +111,9 @@ def complaint_message(request, number):
         messages.success(
             request, _("The note was saved.") if internal else _("The message was sent to the reporter.")
         )
-    else:
-        messages.error(request, form.errors["body"][0])
-    return redirect("union_complaint", number=number)
+        return redirect("union_complaint", number=number)
+    # The text stays in the box with its message, instead of being lost.
+    return _complaint_page(request, item, form, status=400)
 
 
 @require_POST

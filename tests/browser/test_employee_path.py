@@ -27,7 +27,7 @@ def test_the_employee_path_in_japanese_then_english(page, axe):
 
     sign_in(page, EMPLOYEE)
     page.wait_for_url(re.compile(r"/$"))
-    assert "決定はまだ記録されていません" in page.content()
+    assert "選択はまだ記録されていません" in page.content()
     assert_accessible(axe, page, "ja-04-home")
 
     # The decision page is closed until the explanation is confirmed.
@@ -52,13 +52,13 @@ def test_the_employee_path_in_japanese_then_english(page, axe):
 
     page.get_by_role("button", name="この選択を記録する").click()
     assert "3つの選択肢から1つを選んでください" in page.content()
-    page.get_by_label("一体化しない（同意しない）").check()
+    page.locator("input[name=choice][value=opt_out]").check()
     page.get_by_label("コメント（任意）").fill("番号は 1234-5678-9018 です")
     page.get_by_role("button", name="この選択を記録する").click()
     assert "マイナンバー" in page.locator(".notice--error").inner_text()
     assert_accessible(axe, page, "ja-08-decision-error")
 
-    page.get_by_label("一体化しない（同意しない）").check()
+    page.locator("input[name=choice][value=opt_out]").check()
     page.get_by_label("コメント（任意）").fill("")
     page.get_by_role("button", name="この選択を記録する").click()
     page.wait_for_url(re.compile(r"/receipts/[\w-]+/$"))

@@ -13,7 +13,14 @@ def test_hr_pages_have_no_accessibility_violations(page, axe):
     assert page.locator("h1").inner_text() == "集計"
     assert "秘匿" in page.content()
     assert page.locator("svg[role=img] title").count() == 1
+    assert page.locator("svg circle").count() >= 6, "the demo's weeks make a trend"
+    assert "9.0%" not in page.locator("section[aria-labelledby=org-heading]").inner_text()
+    assert "目標ではありません" in page.locator("section[aria-labelledby=reference-heading]").inner_text()
     assert_accessible(axe, page, "ja-hr-01-dashboard")
+
+    page.goto("/hr/queue/?q=" + "あ" * 101)
+    assert page.locator(".error-summary").is_visible()
+    assert_accessible(axe, page, "ja-hr-02-queue-search-too-long")
 
     page.goto("/hr/queue/")
     assert_accessible(axe, page, "ja-hr-02-queue")
@@ -22,6 +29,11 @@ def test_hr_pages_have_no_accessibility_violations(page, axe):
     assert_accessible(axe, page, "ja-hr-03-roster")
 
     page.goto("/hr/notices/")
+    page.get_by_role("button", name="公開する").click()
+    summary = page.locator(".error-summary")
+    summary.get_by_role("link").first.click()
+    assert page.evaluate("document.activeElement.id") == "id_title"
+    assert_accessible(axe, page, "ja-hr-04-notice-errors")
     page.get_by_label("件名").fill("切替の手続きについて")
     page.get_by_label("本文").fill("期限までに必ず提出すること。")
     page.get_by_role("button", name="確認してプレビュー").click()
@@ -42,3 +54,7 @@ def test_hr_pages_have_no_accessibility_violations(page, axe):
         page.goto(path)
         assert re.match(r"en", page.locator("html").get_attribute("lang"))
         assert_accessible(axe, page, name)
+    page.goto("/hr/notices/")
+    page.get_by_role("button", name="Publish", exact=True).click()
+    assert page.locator(".error-summary").is_visible()
+    assert_accessible(axe, page, "en-hr-04-notice-errors")

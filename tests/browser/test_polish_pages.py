@@ -52,6 +52,13 @@ def test_steps_receipt_and_history(page, axe, lang):
             .endswith("説明" if lang == "ja" else "Explanation")
         )
         assert_accessible(axe, page, f"polish-{lang}-explanation")
+        # Not ticked: the summary comes above the long text and its link reaches the box.
+        page.locator("form.acknowledge-box button[type=submit]").click()
+        summary = page.locator(".error-summary")
+        assert summary.bounding_box()["y"] < page.locator("article.explanation").bounding_box()["y"]
+        summary.get_by_role("link").click()
+        assert page.evaluate("document.activeElement.id") == "id_understood"
+        assert_accessible(axe, page, f"polish2-{lang}-explanation-error")
         page.get_by_role("checkbox").check()
         page.locator("form.acknowledge-box button[type=submit]").click()
     page.goto("/decision/")
@@ -68,6 +75,15 @@ def test_steps_receipt_and_history(page, axe, lang):
     record(page, lang, "undecided")
     assert page.locator("#receipt-heading").inner_text().startswith(TEXT[lang]["withdrawal"])
     assert_accessible(axe, page, f"polish-{lang}-receipt-withdrawal")
+
+    # A comment with the same choice again is not dropped in silence: said, and kept in the box.
+    page.goto("/decision/")
+    page.locator("input[name=choice][value=undecided]").check()
+    page.get_by_label(TEXT[lang]["comment"]).fill("もう一度" if lang == "ja" else "Once more")
+    page.get_by_role("button", name=TEXT[lang]["record"]).click()
+    page.locator(".error-summary").get_by_role("link").click()
+    assert page.evaluate("document.activeElement.value") == ("もう一度" if lang == "ja" else "Once more")
+    assert_accessible(axe, page, f"polish2-{lang}-comment-unchanged")
 
     page.goto("/history/")
     assert comment in page.locator("table").first.inner_text()

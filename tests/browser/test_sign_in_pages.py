@@ -141,6 +141,12 @@ def test_employee_pages_added_here(page, axe, lang):
     assert page.locator("main mark").count() >= 2
     check(axe, page, f"service-{lang}-20-home-flagged-notice")
     page.goto("/complaints/new/")
+    page.locator("main form button[type=submit]").click()
+    links = page.locator(".error-summary").get_by_role("link")
+    assert links.count() == 4
+    links.first.click()
+    assert page.evaluate("document.activeElement.id") == "id_what_0"
+    check(axe, page, f"polish2-{lang}-complaint-errors")
     page.locator("input[name=what]").first.check()
     page.locator("input[name=involved_role]").first.check()
     page.locator("textarea[name=details]").fill("所属長から一体化は義務だと言われました。")

@@ -19,7 +19,7 @@ def test_the_warning_before_a_withdrawal_that_names_the_employee(browser, page, 
     page.goto("/explanation/")
     page.get_by_role("checkbox").check()
     page.get_by_role("button", name="確認して進む").click()
-    page.get_by_label("一体化する（同意する）").check()
+    page.locator("input[name=choice][value=opt_in]").check()
     page.get_by_role("button", name="この選択を記録する").click()
     page.wait_for_url(re.compile(r"/receipts/[\w-]+/$"))
     page.goto("/decision/")
@@ -46,7 +46,7 @@ def test_the_warning_before_a_withdrawal_that_names_the_employee(browser, page, 
     # The warning comes before the choices, so it is read before confirming.
     assert warning.bounding_box()["y"] < page.locator(".choices").bounding_box()["y"]
     assert_accessible(axe, page, "ja-11-decision-withdrawal-warning")
-    page.get_by_label("一体化しない（同意しない）").check()
+    page.locator("input[name=choice][value=opt_out]").check()
     page.get_by_role("button", name="この選択を記録する").click()
     page.wait_for_url(re.compile(r"/receipts/[\w-]+/$"))
     assert "人事課に、カードの作業を元に戻す作業が伝わりました" in page.content()

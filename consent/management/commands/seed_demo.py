@@ -1,5 +1,7 @@
 import datetime
 import random
+from contextlib import contextmanager
+from functools import partial
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -10,7 +12,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from consent import figures, services
-from consent.models import Choice, Complaint, Employee, ExplanationVersion, Notice, Office, RoleGrant
+from consent.models import (
+    Choice,
+    Complaint,
+    Employee,
+    ExplanationVersion,
+    FigureSnapshot,
+    Notice,
+    Office,
+    RoleGrant,
+)
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - demo data only, refused without DEBUG
 DOMAIN = "demo.example.jp"
@@ -19,13 +30,13 @@ DOMAIN = "demo.example.jp"
 # realistic size, some below the suppression threshold of five.
 OFFICES = [
     ("100", "中部地方整備局 本局", None, 0),
-    ("110", "総務部", "100", 14),
-    ("120", "企画部", "100", 9),
-    ("200", "名古屋国道事務所", None, 28),
-    ("210", "庄内川河川事務所", None, 16),
-    ("220", "静岡国道事務所", None, 19),
-    ("230", "岐阜国道事務所", None, 12),
-    ("240", "三重河川国道事務所", None, 11),
+    ("110", "総務部", "100", 28),
+    ("120", "企画部", "100", 18),
+    ("200", "名古屋国道事務所", None, 56),
+    ("210", "庄内川河川事務所", None, 32),
+    ("220", "静岡国道事務所", None, 38),
+    ("230", "岐阜国道事務所", None, 24),
+    ("240", "三重河川国道事務所", None, 22),
     ("250", "設楽ダム工事事務所", None, 4),
     ("260", "飯田国道事務所", None, 3),
 ]
@@ -81,11 +92,29 @@ STORIES = [
     (("ack",), 18),
     (("ack", Choice.OPT_OUT), 28),
     (("ack", Choice.UNDECIDED), 14),
-    (("ack", Choice.OPT_IN), 9),
+    (("ack", Choice.OPT_IN), 14),
     (("ack", Choice.UNDECIDED, Choice.OPT_OUT), 5),
     (("ack", Choice.OPT_IN, Choice.OPT_OUT), 3),
     (("ack", Choice.UNDECIDED, Choice.OPT_IN), 1),
 ]
+# How far back the demo's history starts, in weeks: HR's trend then has points.
+WEEKS = 9
+
+
+@contextmanager
+def demo_clock(moment):
+    """Let the services believe it is ``moment``, so that seed_demo writes weeks of
+    history through the same code paths as real use. It replaces
+    django.utils.timezone.now, which every service reads, for the duration of
+    the block; only seed_demo uses it, and only with DEBUG on."""
+    if not settings.DEBUG:
+        raise CommandError("The demo clock only runs with DEBUG on.")
+    real = timezone.now
+    timezone.now = lambda: moment
+    try:
+        yield
+    finally:
+        timezone.now = real
 
 
 class Command(BaseCommand):
@@ -110,33 +139,64 @@ class Command(BaseCommand):
             raise CommandError("No explanation is published; run migrate first.")
         password_hash = make_password(DEMO_PASSWORD)
         rng = random.Random(20170515)
+        now = timezone.now()
+        start = timezone.make_aware(
+            datetime.datetime.combine(
+                figures.week_start(now) - datetime.timedelta(weeks=WEEKS), datetime.time(8)
+            )
+        )
         with transaction.atomic():
-            offices = self._offices()
-            created = 0
-            number = 0
-            for code, _name, _parent, headcount in OFFICES:
-                for _ in range(headcount):
-                    number += 1
-                    employee_number = f"D{number:05d}"
-                    if Employee.objects.filter(employee_number=employee_number).exists():
-                        continue
-                    employee = services.provision_employee(
-                        email=f"staff{number:03d}@{DOMAIN}",
-                        display_name=f"{SURNAMES[number % len(SURNAMES)]} {GIVEN[(number * 7) % len(GIVEN)]}",
-                        employee_number=employee_number,
-                        office=offices[code],
-                        password_hash=password_hash,
-                    )
-                    self._act(employee, version, rng)
-                    created += 1
-            hr = self._special_accounts(offices, password_hash)
-            self._notices_and_complaints(hr, offices)
-            # HR's pages show published figures only. Publish the first, once dated a week back
-            # so that the trend has a completed week to draw (demo only).
-            if figures.latest() is None:
-                figures.publish_snapshot(now=timezone.now() - datetime.timedelta(weeks=1))
-                figures.publish_snapshot()
-        self.stdout.write(self.style.SUCCESS(f"Demo data ready ({created} employees created)."))
+            with demo_clock(start):
+                offices = self._offices()
+                created = []
+                number = 0
+                for code, _name, _parent, headcount in OFFICES:
+                    for _ in range(headcount):
+                        number += 1
+                        employee_number = f"D{number:05d}"
+                        if Employee.objects.filter(employee_number=employee_number).exists():
+                            continue
+                        name = f"{SURNAMES[number % len(SURNAMES)]} {GIVEN[(number * 7) % len(GIVEN)]}"
+                        created.append(
+                            services.provision_employee(
+                                email=f"staff{number:03d}@{DOMAIN}",
+                                display_name=name,
+                                employee_number=employee_number,
+                                office=offices[code],
+                                password_hash=password_hash,
+                            )
+                        )
+                hr = self._special_accounts(offices, password_hash)
+            # Each office briefs its staff on some day of the demo's weeks; its staff act in the days after.
+            days = (now - start).days
+            briefing = {code: rng.randrange(max(1, days - 14)) for code, *_rest in OFFICES}
+            timeline = [
+                action
+                for employee in created
+                for action in self._story(
+                    employee,
+                    version,
+                    start + datetime.timedelta(days=briefing[employee.office.code]),
+                    now,
+                    rng,
+                )
+            ]
+            if not Notice.objects.exists():
+                timeline += self._notices_and_complaints(hr, offices, start)
+            # HR's pages show published figures only: the release timer's snapshots, every
+            # day at the release times, from a week into the demo's history until now.
+            if not FigureSnapshot.objects.exists():
+                day = start.date() + datetime.timedelta(weeks=1)
+                while day <= now.date():
+                    for time in settings.FIGURES_RELEASE_TIMES:
+                        moment = timezone.make_aware(datetime.datetime.combine(day, time))
+                        if start < moment <= now:
+                            timeline.append((moment, figures.publish_snapshot))
+                    day += datetime.timedelta(days=1)
+            for moment, action in sorted(timeline, key=lambda item: item[0]):
+                with demo_clock(moment):
+                    action()
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready ({len(created)} employees created)."))
         self.stdout.write(
             f"Sign in at /accounts/login/ with password {DEMO_PASSWORD!r}:\n"
             f"  employee       staff001@{DOMAIN} … staff{number:03d}@{DOMAIN}\n"
@@ -153,15 +213,33 @@ class Command(BaseCommand):
             )
         return offices
 
-    def _act(self, employee, version, rng):
+    def _story(self, employee, version, briefed, now, rng):
+        """What one demo employee does, as (moment, action): in the ten days after their
+        office's briefing, reading the explanation first and deciding over the days after."""
         steps = rng.choices([s for s, _ in STORIES], weights=[w for _, w in STORIES])[0]
+        moment = briefed + datetime.timedelta(
+            days=rng.randrange(10), hours=rng.randrange(9), minutes=rng.randrange(60)
+        )
+        actions = []
         for step in steps:
+            if moment >= now:
+                break
             if step == "ack":
-                services.acknowledge_explanation(user=employee.user, version=version, demo=True)
-            else:
-                services.record_decision(
-                    user=employee.user, choice=step, channel="demo-seed", sign_in_method="demo", demo=True
+                action = partial(
+                    services.acknowledge_explanation, user=employee.user, version=version, demo=True
                 )
+            else:
+                action = partial(
+                    services.record_decision,
+                    user=employee.user,
+                    choice=step,
+                    channel="demo-seed",
+                    sign_in_method="demo",
+                    demo=True,
+                )
+            actions.append((moment, action))
+            moment += datetime.timedelta(days=rng.randrange(15), minutes=rng.randrange(1, 240))
+        return actions
 
     def _special_accounts(self, offices, password_hash):
         specials = [("hr", "人事 花子", "D90001", "110"), ("union", "組合 一郎", "D90002", "200")]
@@ -186,39 +264,52 @@ class Command(BaseCommand):
             services.set_account_access(actor=None, user=admin, is_staff=True, is_superuser=True)
         return hr
 
-    def _notices_and_complaints(self, hr, offices):
+    def _notices_and_complaints(self, hr, offices, start):
         """One clean notice, one published despite its compulsory wording, and two
-        complaints, so the union's pages have something to show."""
-        if Notice.objects.exists():
-            return
-        services.publish_notice(
-            user=hr.user,
-            title="職員証の切替についてのお知らせ",
-            body="マイナンバーカードへの職員証機能の搭載を希望する方は、この台帳で選択してください。",
-        )
-        services.publish_notice(
-            user=hr.user,
-            title="【至急】切替手続きについて",
-            body="全職員は期限までに必ずマイナンバーカードを提出すること。",
-            offices=[offices["200"]],
-            accept_flagged=True,
-        )
-        reporters = Employee.objects.filter(office=offices["200"]).order_by("employee_number")[:2]
-        services.file_complaint(
-            user=reporters[0].user,
-            anonymous=True,
-            what=Complaint.What.TOLD_COMPULSORY,
-            involved_role=Complaint.Role.HEAD_OF_UNIT,
-            office=offices["200"],
-            occurred_on=timezone.localdate(),
-            details="朝礼で所属長から、一体化は全員の義務だと言われました。",
-        )
-        services.file_complaint(
-            user=reporters[1].user,
-            anonymous=False,
-            what=Complaint.What.ASKED_DECISION,
-            involved_role=Complaint.Role.COLLEAGUE,
-            office=offices["200"],
-            details="同僚から、どちらを選んだのか何度も聞かれて困っています。",
-            share_pseudonym=True,
-        )
+        complaints, so the union's pages have something to show; as (moment, action)."""
+        day = datetime.timedelta(days=1)
+        reporters = list(Employee.objects.filter(office=offices["200"]).order_by("employee_number")[:2])
+        return [
+            (
+                start + day,
+                lambda: services.publish_notice(
+                    user=hr.user,
+                    title="職員証の切替についてのお知らせ",
+                    body="マイナンバーカードへの職員証機能の搭載を希望する方は、この台帳で選択してください。",
+                ),
+            ),
+            (
+                start + 15 * day,
+                lambda: services.publish_notice(
+                    user=hr.user,
+                    title="【至急】切替手続きについて",
+                    body="全職員は期限までに必ずマイナンバーカードを提出すること。",
+                    offices=[offices["200"]],
+                    accept_flagged=True,
+                ),
+            ),
+            (
+                start + 17 * day,
+                lambda: services.file_complaint(
+                    user=reporters[0].user,
+                    anonymous=True,
+                    what=Complaint.What.TOLD_COMPULSORY,
+                    involved_role=Complaint.Role.HEAD_OF_UNIT,
+                    office=offices["200"],
+                    occurred_on=timezone.localdate(),
+                    details="朝礼で所属長から、一体化は全員の義務だと言われました。",
+                ),
+            ),
+            (
+                start + 30 * day,
+                lambda: services.file_complaint(
+                    user=reporters[1].user,
+                    anonymous=False,
+                    what=Complaint.What.ASKED_DECISION,
+                    involved_role=Complaint.Role.COLLEAGUE,
+                    office=offices["200"],
+                    details="同僚から、どちらを選んだのか何度も聞かれて困っています。",
+                    share_pseudonym=True,
+                ),
+            ),
+        ]
