@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, check_password, make_password
 from django.core.exceptions import ValidationError
 from django.core.mail import get_connection, send_mail
 from django.db import transaction
@@ -702,9 +702,17 @@ def _create_accounts(rows, offices):
     now = timezone.now()
     invited = []
     for batch in _batches(rows):
-        users = [User(username=row.email, email=row.email, is_active=row.active) for row in batch]
-        for new in users:
-            new.set_unusable_password()
+        # What set_unusable_password stores (a random string nothing hashes to), drawn
+        # at once: its 40 calls to secrets.choice per account took half the import.
+        users = [
+            User(
+                username=row.email,
+                email=row.email,
+                is_active=row.active,
+                password=UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(30),
+            )
+            for row in batch
+        ]
         User.objects.bulk_create(users)
         EmailAddress.objects.bulk_create(
             EmailAddress(user=new, email=new.email, verified=True, primary=True) for new in users
