@@ -665,8 +665,10 @@ def import_roster(*, user, parsed, invite=True):
                 row.active,
             )
         # Never write current_choice back: a decision may have committed since we read the row.
+        # bulk_update writes CASE WHEN id = ... per column: each row compares against the whole
+        # statement, so smaller statements cost less in all.
         Employee.objects.bulk_update(
-            [e for e, _row, _changed in batch], ["display_name", "office", "is_active"]
+            [e for e, _row, _changed in batch], ["display_name", "office", "is_active"], batch_size=250
         )
         for active in (True, False):
             get_user_model().objects.filter(
