@@ -552,7 +552,7 @@ class Checkpoint(models.Model):
 class RosterPreview(models.Model):
     """An uploaded roster between HR's preview and confirmation.
 
-    Kept here, not in the session row, so a 5 MB file does not ride on every
+    Kept here, not in the session row, so a file of many MB does not ride on every
     request; the session holds only the random token. Deleted on
     confirmation, and expired ones whenever another roster is uploaded.
     """

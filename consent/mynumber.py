@@ -38,6 +38,7 @@ _PUNCTUATION = "-./,_\u00b7\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fb\u30f
 _SEPARATOR = "[\\s\\u200b-\\u200d\\u2060\\ufeff" + re.escape(_PUNCTUATION) + "]"
 _RUN = re.compile("[0-9](?:" + _SEPARATOR + "{0,3}[0-9])*")
 _DIGITS = re.compile("([0-9]+)")
+_WITHOUT_DIGITS = str.maketrans("", "", "0123456789")
 
 
 def _check_digit(first_eleven):
@@ -53,17 +54,31 @@ def is_valid_my_number(digits: str) -> bool:
     return _check_digit(digits[:11]) == int(digits[11])
 
 
-def _ascii_digit(char):
-    value = unicodedata.digit(char, None)
-    return char if value is None else str(value)
+class _AsciiDigits(dict):
+    """A ``str.translate`` table, filled as characters are met: each Unicode
+    digit and kanji numeral to its ASCII digit, anything else to itself. A roster holds a few
+    thousand distinct characters; translating them in C keeps a 100,000-line
+    file from costing a Python call per character."""
+
+    LIMIT = 100_000  # distinct characters kept; a file of every code point cannot grow it further
+
+    def __missing__(self, code):
+        if len(self) >= self.LIMIT:
+            self.clear()
+        kanji = _KANJI_DIGITS.get(code)
+        value = unicodedata.digit(chr(code), None)
+        self[code] = chr(kanji) if kanji else chr(code) if value is None else str(value)
+        return self[code]
+
+
+_ASCII_DIGITS = _AsciiDigits()
 
 
 def normalise(text: str) -> str:
     """NFKC, then every Unicode digit and kanji numeral as an ASCII digit."""
-    text = unicodedata.normalize("NFKC", text).translate(_KANJI_DIGITS)
-    if text.isascii():
+    if text.isascii():  # NFKC leaves ASCII as it is
         return text
-    return "".join(_ascii_digit(char) for char in text)
+    return unicodedata.normalize("NFKC", text).translate(_ASCII_DIGITS)
 
 
 def _looks_like_one(digits):
@@ -74,7 +89,11 @@ def _looks_like_one(digits):
 
 def contains_my_number(text: str) -> bool:
     """Whether the text holds something that looks like a My Number (see the module docstring)."""
-    for run in _RUN.finditer(normalise(text)):
+    text = normalise(text)
+    # Most text has fewer than twelve digits in all: counted in C, that settles it.
+    if len(text) < 12 or len(text) - len(text.translate(_WITHOUT_DIGITS)) < 12:
+        return False
+    for run in _RUN.finditer(text):
         # "1234-5678-9018, 03-1234-5678" splits into groups and the separators between them.
         parts = _DIGITS.split(run.group())
         groups, separators = parts[1::2], parts[2:-1:2]

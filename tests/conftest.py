@@ -10,11 +10,30 @@ from pathlib import Path
 
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from django.contrib.auth.hashers import Argon2PasswordHasher
 
 from consent import services
 from consent.models import ExplanationVersion, Office, RoleGrant
 
 PASSWORD = "correct-horse-battery-2026"
+
+
+class FastArgon2PasswordHasher(Argon2PasswordHasher):
+    """Argon2 as in production, at the least cost: the suite hashes and checks
+    passwords hundreds of times, and production's 100 MB per hash is not what it tests."""
+
+    time_cost = 1
+    memory_cost = 8
+    parallelism = 1
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing():
+    from django.test import override_settings
+
+    hashers = ["tests.conftest.FastArgon2PasswordHasher", "django.contrib.auth.hashers.PBKDF2PasswordHasher"]
+    with override_settings(PASSWORD_HASHERS=hashers):
+        yield
 
 
 @pytest.fixture

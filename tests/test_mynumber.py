@@ -143,6 +143,17 @@ def test_every_way_of_typing_a_number_is_caught(name):
     assert contains_my_number(f"私の番号は{VARIANTS[name]}です")
 
 
+def test_every_way_of_typing_is_still_caught_after_the_translation_cache_is_emptied(monkeypatch):
+    """The characters seen are cached for speed; a file of many distinct characters
+    empties the cache, and kanji numerals and other scripts' digits must survive that."""
+    from consent import mynumber
+
+    monkeypatch.setattr(mynumber._AsciiDigits, "LIMIT", 5)
+    contains_my_number("".join(chr(code) for code in range(0x4E00, 0x4E40)))  # fills and empties it
+    for name, text in VARIANTS.items():
+        assert contains_my_number(f"私の番号は{text}です"), name
+
+
 @pytest.mark.parametrize("text", ["0123456789018", "1234-5678-9018-5", "番号 1234 5678 9018 5 です"])
 def test_a_number_with_one_digit_more_on_either_side_is_caught(text):
     assert contains_my_number(text)

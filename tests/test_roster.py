@@ -350,7 +350,7 @@ def test_header_only():
 
 def test_too_large():
     parsed = parse_roster(b"a" * (roster.MAX_BYTES + 1))
-    assert messages(parsed) == ["The file is too large (at most 5 MB)."]
+    assert messages(parsed) == ["The file is too large (at most 32 MB)."]
 
 
 def test_too_many_rows(monkeypatch):

@@ -199,3 +199,57 @@ def test_an_import_that_would_deactivate_the_importer_is_refused(hr_client, hr):
     assert "あなた自身のアカウント" in response.content.decode()
     hr.refresh_from_db()
     assert hr.is_active
+
+
+def test_the_batched_import_writes_what_provisioning_one_by_one_does(hr, alice, bob):
+    """Created, renamed, moved, reactivated and deactivated in one file, written in batches:
+    each row as provision_employee would leave it, decisions untouched, one event."""
+    from allauth.account.models import EmailAddress
+
+    from consent import services
+    from consent.models import Choice, pseudonym_for
+    from consent.roster import parse_roster
+    from tests.conftest import acknowledge, decide
+
+    acknowledge(alice)
+    decide(alice, Choice.OPT_IN)
+    services.update_employee(
+        actor=hr.user, employee=bob, display_name="bob", office=bob.office, is_active=False
+    )
+    bob.user.is_active = False
+    bob.user.save()
+    provisioned = Employee.objects.get(pk=alice.pk).provisioned_at
+    events = AuditEvent.objects.count()
+    rows = [
+        HEADER,
+        "R0001,山田 太郎,Taro@Example.jp,200,名古屋国道事務所,,1",
+        "R0002,鈴木 花子,hanako@example.jp,200,名古屋国道事務所,,0",
+        f"{alice.employee_number},アリス,alice@example.jp,300,静岡国道事務所,,1",
+        f"{bob.employee_number},bob,bob@example.jp,200,名古屋国道事務所,,1",
+        f"{hr.employee_number},hana,hana@example.jp,200,名古屋国道事務所,,1",
+    ]
+    services.import_roster(user=hr.user, parsed=parse_roster("\n".join(rows).encode()), invite=False)
+    new = Employee.objects.select_related("user").get(employee_number="R0001")
+    assert new.pseudonym == pseudonym_for("employee", "R0001") and new.provisioned_at is not None
+    assert new.user.email == new.user.username == "taro@example.jp" and new.user.is_active
+    assert not new.user.has_usable_password()
+    assert list(EmailAddress.objects.filter(user=new.user).values_list("email", "verified", "primary")) == [
+        ("taro@example.jp", True, True)
+    ]
+    inactive = Employee.objects.select_related("user").get(employee_number="R0002")
+    assert not inactive.is_active and not inactive.user.is_active
+    alice = Employee.objects.select_related("office").get(pk=alice.pk)
+    assert (alice.display_name, alice.office.code, alice.current_choice) == ("アリス", "300", Choice.OPT_IN)
+    assert alice.provisioned_at == provisioned
+    bob = Employee.objects.select_related("user").get(pk=bob.pk)
+    assert bob.is_active and bob.user.is_active
+    assert AuditEvent.objects.count() == events + 1
+
+
+def test_the_preview_names_the_first_people_and_counts_the_rest(hr_client, monkeypatch):
+    from consent.views import hr
+
+    monkeypatch.setattr(hr, "PREVIEW_NAMES", 1)
+    html = upload(hr_client, ROSTER).content.decode()
+    assert "山田 太郎" in html and "鈴木 花子" not in html
+    assert "ほか 2 人" in html

@@ -24,6 +24,7 @@ from consent.roster import MAX_BYTES, parse_roster
 from consent.stats import CATEGORIES
 
 QUEUE_PAGE_SIZE = 50
+PREVIEW_NAMES = 200  # people named in each list of the roster preview
 ROSTER_SESSION_KEY = "hr_roster_upload"
 
 
@@ -117,7 +118,16 @@ def roster(request):
                 created_at=timezone.now(),
             )
             request.session[ROSTER_SESSION_KEY] = token
-        context = {"form": form, "parsed": parsed, "plan": plan, "file_name": upload.name}
+        lists = {name: getattr(plan, name) for name in ("create", "update", "deactivate")}
+        context = {
+            "form": form,
+            "parsed": parsed,
+            "plan": plan,
+            "file_name": upload.name,
+            # A first import of the whole staff is 100,000 names: the page names the first few.
+            "shown": {name: rows[:PREVIEW_NAMES] for name, rows in lists.items()},
+            "more": {name: max(0, len(rows) - PREVIEW_NAMES) for name, rows in lists.items()},
+        }
         return render(request, "consent/hr/roster_preview.html", context, status=400 if plan.errors else 200)
     status = 400 if request.method == "POST" else 200
     return render(request, "consent/hr/roster.html", {"form": form}, status=status)
