@@ -23,7 +23,7 @@ one. Twelve digits cut out of the middle of a longer group are not checked
 either: long digit strings are account or order numbers far more often than
 an individual number, and any 12 digits inside them pass the check about one
 time in eleven. What
-this costs on ordinary text is measured by benchmarks/mynumber_false_positives.py.
+this costs on ordinary text is measured by bench/mynumber_false_positives.py.
 This guards against someone pasting their number by mistake, not against
 someone set on hiding one.
 """

@@ -110,7 +110,7 @@ DEVANAGARI = {ord(d): 0x0966 + int(d) for d in "0123456789"}
 KANJI = {ord(d): "〇一二三四五六七八九"[int(d)] for d in "0123456789"}
 
 # How people type or paste 123456789018: the first nine were caught before
-# issue 9, the other thirteen slipped through. benchmarks/mynumber_false_positives.py
+# issue 9, the other thirteen slipped through. bench/mynumber_false_positives.py
 # reports how many of these are caught.
 VARIANTS = {
     "plain": "123456789018",

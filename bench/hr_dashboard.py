@@ -11,7 +11,7 @@ compares every person), copies the latest snapshot into a year of daily ones
 /hr/figures.csv as a signed-in HR officer.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
-        .venv/bin/python benchmarks/hr_dashboard.py --employees 10000 100000
+        .venv/bin/python bench/hr_dashboard.py --employees 10000 100000
 """
 
 import argparse

@@ -16,7 +16,7 @@ Then times:
 - signing a checkpoint as a signed note with the pure Ed25519 of chain.py
   and with OpenSSL (``cryptography``), and checking the signature.
 
-    .venv/bin/python benchmarks/verify_chain.py --events 1000000
+    .venv/bin/python bench/verify_chain.py --events 1000000
 """
 
 import argparse

@@ -9,7 +9,7 @@ numbers (03-1234-5678, 090-1234-5678, (052)123-4567), postal codes
 so every text flagged is a false positive. Then counts how many of the 22
 variants in tests/test_mynumber.py are caught.
 
-    .venv/bin/python benchmarks/mynumber_false_positives.py --texts 20000 --seed 9
+    .venv/bin/python bench/mynumber_false_positives.py --texts 20000 --seed 9
 """
 
 import argparse
