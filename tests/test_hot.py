@@ -1,0 +1,34 @@
+"""consent/hot.py reads what the ORM would: the same values, the same relations, the same roles."""
+
+from django.contrib.auth import get_user_model
+from django.forms.models import model_to_dict
+
+from consent.access import roles_of
+from consent.hot import user_with_roles
+from tests.conftest import grant
+
+
+def test_the_user_is_read_as_the_orm_reads_it(hr, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        user = user_with_roles(hr.user.pk)
+        assert user.employee.office.name == hr.office.name
+    orm = get_user_model().objects.get(pk=hr.user.pk)
+    assert model_to_dict(user) == model_to_dict(orm) and user.last_login == orm.last_login
+    assert model_to_dict(user.employee) == model_to_dict(orm.employee)
+    assert user.employee.provisioned_at == orm.employee.provisioned_at and user.employee.is_active is True
+    assert model_to_dict(user.employee.office) == model_to_dict(orm.employee.office)
+    assert roles_of(user) == {"employee", "hr"}
+
+
+def test_a_user_without_an_employee_record_or_with_both_roles(db, alice, django_assert_num_queries):
+    staff = get_user_model().objects.create_user("root", "root@example.jp", is_staff=True)
+    with django_assert_num_queries(1):
+        user = user_with_roles(staff.pk)
+        assert getattr(user, "employee", None) is None
+    assert roles_of(user) == {"admin"}
+    grant(grant(alice, "hr"), "union", with_totp=False)
+    assert roles_of(user_with_roles(alice.user.pk)) == {"employee", "hr", "union"}
+
+
+def test_an_unknown_id_is_no_user(db):
+    assert user_with_roles(10**9) is None
