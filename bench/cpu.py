@@ -52,6 +52,7 @@ def setup(args):
         SITE_URL="http://127.0.0.1:8000",
         LOG_SIGNING_KEY=(HERE / "var" / "bench-log-signing.key").read_text().strip(),
         SECURE_SSL_REDIRECT="false",
+        REDIS_URL=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"),
         EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
         DJANGO_SETTINGS_MODULE="bench.bare.settings" if args.bare else "config.settings",
     )
@@ -119,7 +120,7 @@ def main():
         for _ in range(args.n):
             request()
         profile.disable()
-        pstats.Stats(profile).sort_stats(args.profile).print_stats(45)
+        pstats.Stats(profile).sort_stats(args.profile).print_stats(int(os.environ.get("BENCH_LINES", 45)))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from functools import cache
 from django.contrib.auth import get_user_model
 from django.db import connections, router
 
-from consent.models import Employee, Office, RoleGrant
+from consent.models import Acknowledgement, Employee, ExplanationVersion, Office, RoleGrant
 
 GRANTED_ROLES = [role for role, _label in RoleGrant.ROLE_CHOICES]
 
@@ -91,3 +91,36 @@ def user_with_roles(user_id):
     for role, granted in zip(GRANTED_ROLES, row[len(employees) + len(offices) :], strict=True):
         setattr(user, f"_grant_{role}", bool(granted))
     return user
+
+
+@cache
+def _acknowledgement_query(db):
+    connection = connections[db]
+    q = connection.ops.quote_name
+    versions = _Columns(ExplanationVersion, "v", connection)
+    acknowledgements = _Columns(Acknowledgement, "a", connection)
+    sql = (
+        f"SELECT {versions.sql}, {acknowledgements.sql}"  # noqa: S608 - names from the models
+        f" FROM {q(ExplanationVersion._meta.db_table)} v"
+        f" LEFT JOIN {q(Acknowledgement._meta.db_table)} a ON a.version_id = v.id AND a.employee_id = %s"
+        " ORDER BY v.number DESC LIMIT 1"
+    )
+    return sql, versions, acknowledgements
+
+
+def current_version_and_acknowledgement(employee):
+    """The current explanation version and the employee's acknowledgement of it
+    (with ``version`` attached), or None for either. One query."""
+    db = router.db_for_read(Acknowledgement)
+    sql, versions, acknowledgements = _acknowledgement_query(db)
+    with connections[db].cursor() as cursor:
+        cursor.execute(sql, [employee.pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None, None
+    version = versions.instance(db, row[: len(versions)])
+    if row[len(versions)] is None:
+        return version, None
+    acknowledgement = acknowledgements.instance(db, row[len(versions) :])
+    acknowledgement.version = version
+    return version, acknowledgement

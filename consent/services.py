@@ -18,13 +18,13 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Case, F, Q, Subquery, Value, When
+from django.db.models import Case, F, Q, Value, When
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from consent import audit, chain, explanation_text, wording
+from consent import audit, chain, explanation_text, hot, wording
 from consent.models import (
     Acknowledgement,
     AuditEvent,
@@ -172,12 +172,7 @@ def acknowledge_explanation(*, user, version, demo=False):
 
 def current_acknowledgement(employee):
     """The acknowledgement of the current explanation version, or None (one query)."""
-    current = ExplanationVersion.objects.order_by("-number").values("pk")[:1]
-    return (
-        Acknowledgement.objects.filter(employee=employee, version=Subquery(current))
-        .select_related("version")
-        .first()
-    )
+    return hot.current_version_and_acknowledgement(employee)[1]
 
 
 @transaction.atomic

@@ -3,9 +3,11 @@
 from django.contrib.auth import get_user_model
 from django.forms.models import model_to_dict
 
+from consent import hot, services
 from consent.access import roles_of
 from consent.hot import user_with_roles
-from tests.conftest import grant
+from consent.models import Acknowledgement, ExplanationVersion
+from tests.conftest import acknowledge, grant, unguard
 
 
 def test_the_user_is_read_as_the_orm_reads_it(hr, django_assert_num_queries):
@@ -32,3 +34,30 @@ def test_a_user_without_an_employee_record_or_with_both_roles(db, alice, django_
 
 def test_an_unknown_id_is_no_user(db):
     assert user_with_roles(10**9) is None
+
+
+def test_the_current_version_and_its_acknowledgement(alice, hr, django_assert_num_queries):
+    version1 = ExplanationVersion.current()
+    assert hot.current_version_and_acknowledgement(alice) == (version1, None)
+    acknowledge(alice)
+    with django_assert_num_queries(1):
+        version, acknowledgement = hot.current_version_and_acknowledgement(alice)
+        assert version == version1 and acknowledgement.version.number == 1
+    assert model_to_dict(acknowledgement) == model_to_dict(Acknowledgement.objects.get(employee=alice))
+    assert acknowledgement.created_at == Acknowledgement.objects.get(employee=alice).created_at
+    # A newer version: the acknowledgement of the old one is not the current one.
+    fields = {
+        f"{name}_{lang}": getattr(version1, f"{name}_{lang}")
+        for name in ("title", "body", "acknowledgement")
+        for lang in ("ja", "en")
+    }
+    services.publish_explanation_version(user=hr.user, fields=fields)
+    assert hot.current_version_and_acknowledgement(alice) == (ExplanationVersion.current(), None)
+    assert ExplanationVersion.current().number == 2
+    assert hot.current_version_and_acknowledgement(hr)[1] is None
+
+
+def test_no_version_at_all(alice):
+    unguard("consent_explanationversion")
+    ExplanationVersion.objects.all().delete()
+    assert hot.current_version_and_acknowledgement(alice) == (None, None)

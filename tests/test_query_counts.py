@@ -22,8 +22,8 @@ def decided(alice, alice_client):
 @pytest.mark.parametrize(
     ("path", "queries"),
     [
-        ("/explanation/", 4),  # + current version, acknowledgement
-        ("/decision/", 4),  # + acknowledgement, latest decision
+        ("/explanation/", 3),  # + current version with its acknowledgement
+        ("/decision/", 4),  # + current version with its acknowledgement, latest decision
         ("/history/", 7),  # + two counts, decisions, openings, their events
     ],
 )

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from consent import chain, log, services
+from consent import chain, hot, log, services
 from consent.access import employee_required, has_role, own_decision_or_404, own_employee, sign_in_method
 from consent.forms import AcknowledgeForm, DecisionForm
 from consent.models import Choice, EventOpening, ExplanationVersion
@@ -35,10 +35,9 @@ def home(request):
 @require_GET
 @employee_required
 def explanation(request):
-    version = ExplanationVersion.current()
+    version, acknowledgement = hot.current_version_and_acknowledgement(own_employee(request))
     if version is None:
         return render(request, "consent/no_explanation.html", status=503)
-    employee = own_employee(request)
     # One "viewed" event per version per session: a reload is not a new reading.
     seen_key = f"explanation_viewed_{version.number}"
     if not request.session.get(seen_key):
@@ -46,7 +45,7 @@ def explanation(request):
         request.session[seen_key] = True
     context = {
         "version": version,
-        "acknowledgement": services.current_acknowledgement(employee),
+        "acknowledgement": acknowledgement,
         "form": AcknowledgeForm(initial={"version": version.number}),
     }
     return render(request, "consent/explanation.html", context)
