@@ -14,7 +14,7 @@ from functools import cache
 from django.contrib.auth import get_user_model
 from django.db import connections, router
 
-from consent.models import Acknowledgement, Employee, ExplanationVersion, Office, RoleGrant
+from consent.models import Acknowledgement, Decision, Employee, ExplanationVersion, Office, RoleGrant
 
 GRANTED_ROLES = [role for role, _label in RoleGrant.ROLE_CHOICES]
 
@@ -124,3 +124,24 @@ def current_version_and_acknowledgement(employee):
     acknowledgement = acknowledgements.instance(db, row[len(versions) :])
     acknowledgement.version = version
     return version, acknowledgement
+
+
+@cache
+def _latest_decision_query(db):
+    connection = connections[db]
+    decisions = _Columns(Decision, "d", connection)
+    sql = (
+        f"SELECT {decisions.sql} FROM {connection.ops.quote_name(Decision._meta.db_table)} d"  # noqa: S608
+        " WHERE d.employee_id = %s ORDER BY d.audit_seq DESC LIMIT 1"
+    )
+    return sql, decisions
+
+
+def latest_decision(employee):
+    """The employee's current decision (the last recorded), or None. One query."""
+    db = router.db_for_read(Decision)
+    sql, decisions = _latest_decision_query(db)
+    with connections[db].cursor() as cursor:
+        cursor.execute(sql, [employee.pk])
+        row = cursor.fetchone()
+    return None if row is None else decisions.instance(db, row)

@@ -6,8 +6,8 @@ from django.forms.models import model_to_dict
 from consent import hot, services
 from consent.access import roles_of
 from consent.hot import user_with_roles
-from consent.models import Acknowledgement, ExplanationVersion
-from tests.conftest import acknowledge, grant, unguard
+from consent.models import Acknowledgement, Choice, ExplanationVersion
+from tests.conftest import acknowledge, decide, grant, unguard
 
 
 def test_the_user_is_read_as_the_orm_reads_it(hr, django_assert_num_queries):
@@ -61,3 +61,15 @@ def test_no_version_at_all(alice):
     unguard("consent_explanationversion")
     ExplanationVersion.objects.all().delete()
     assert hot.current_version_and_acknowledgement(alice) == (None, None)
+
+
+def test_the_latest_decision(alice, bob, django_assert_num_queries):
+    assert hot.latest_decision(alice) is None
+    acknowledge(alice)
+    decide(alice, Choice.OPT_IN)
+    last = decide(alice, Choice.OPT_OUT, "理由")
+    with django_assert_num_queries(1):
+        latest = hot.latest_decision(alice)
+    assert model_to_dict(latest) == model_to_dict(last) and latest.created_at == last.created_at
+    assert latest.pk == last.pk and latest.get_choice_display() == last.get_choice_display()
+    assert hot.latest_decision(bob) is None

@@ -26,7 +26,7 @@ def home(request):
         context.update(
             employee=employee,
             acknowledgement=services.current_acknowledgement(employee),
-            latest=employee.decisions.order_by("-audit_seq").first(),
+            latest=hot.latest_decision(employee),
             notices=services.notices_for(employee)[:5],
         )
     return render(request, "consent/home.html", context)
@@ -119,7 +119,7 @@ def decision(request):
             comment = form.cleaned_data["comment"].strip()
             # Without a comment, or repeating the one just recorded (a double
             # submission), there is nothing to lose: say so on the history.
-            if not comment or employee.decisions.order_by("-audit_seq").first().comment == comment:
+            if not comment or hot.latest_decision(employee).comment == comment:
                 messages.info(
                     request, _("This choice is already your current decision, so nothing new was recorded.")
                 )
@@ -147,7 +147,7 @@ def decision(request):
     status = 409 if unwarned else 400 if request.method == "POST" else 200
     context = {
         "form": form,
-        "latest": employee.decisions.order_by("-audit_seq").first(),
+        "latest": hot.latest_decision(employee),
         "acknowledgement": acknowledgement,
         "withdrawal_names_you": names_you,
     }
