@@ -127,6 +127,51 @@ def current_version_and_acknowledgement(employee):
 
 
 @cache
+def _locked_employee_query(db):
+    connection = connections[db]
+    q = connection.ops.quote_name
+    employees = _Columns(Employee, "e", connection)
+    offices = _Columns(Office, "o", connection)
+    versions = _Columns(ExplanationVersion, "v", connection)
+    acknowledgements = _Columns(Acknowledgement, "a", connection)
+    version_table = q(ExplanationVersion._meta.db_table)
+    sql = (
+        f"SELECT {employees.sql}, {offices.sql}, {versions.sql}, {acknowledgements.sql}"  # noqa: S608
+        f" FROM {q(Employee._meta.db_table)} e JOIN {q(Office._meta.db_table)} o ON o.id = e.office_id"
+        f" LEFT JOIN {version_table} v ON v.number = (SELECT MAX(number) FROM {version_table})"
+        f" LEFT JOIN {q(Acknowledgement._meta.db_table)} a ON a.version_id = v.id AND a.employee_id = e.id"
+        " WHERE e.user_id = %s AND e.is_active = %s"
+    )
+    if connection.features.has_select_for_update_of:
+        # Only the employee row, as services._locked_employee locks it.
+        sql += " FOR UPDATE OF e"
+    return sql, employees, offices, versions, acknowledgements
+
+
+def locked_employee_and_acknowledgement(user):
+    """Inside a transaction: the user's active employee row (with its office),
+    locked until the transaction ends, and its acknowledgement of the current
+    explanation version (with ``version`` attached) or None; (None, None)
+    without an active employee record. One query where the ORM took two."""
+    db = router.db_for_write(Employee)
+    sql, employees, offices, versions, acknowledgements = _locked_employee_query(db)
+    with connections[db].cursor() as cursor:
+        cursor.execute(sql, [user.pk, True])
+        row = cursor.fetchone()
+    if row is None:
+        return None, None
+    employee = employees.instance(db, row[: len(employees)])
+    row = row[len(employees) :]
+    employee.office = offices.instance(db, row[: len(offices)])
+    row = row[len(offices) :]
+    if row[len(versions)] is None:
+        return employee, None
+    acknowledgement = acknowledgements.instance(db, row[len(versions) :])
+    acknowledgement.version = versions.instance(db, row[: len(versions)])
+    return employee, acknowledgement
+
+
+@cache
 def _latest_decision_query(db):
     connection = connections[db]
     decisions = _Columns(Decision, "d", connection)

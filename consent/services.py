@@ -123,7 +123,11 @@ def _employee(user, *, locked=False):
     try:
         return employees.get(user=user, is_active=True)
     except Employee.DoesNotExist:
-        raise PermissionError("only an active employee records a decision") from None
+        raise _not_an_employee() from None
+
+
+def _not_an_employee():
+    return PermissionError("only an active employee records a decision")
 
 
 def _locked_employee(user):
@@ -195,8 +199,10 @@ def record_decision(*, user, choice, comment="", channel="web", sign_in_method="
     check_free_text(comment)
     # Lock the employee row: two submissions at once must not both see the
     # same "current" choice.
-    employee = _locked_employee(user)
-    acknowledgement = current_acknowledgement(employee)
+    # The same lock as _locked_employee's, with the acknowledgement read in the same query.
+    employee, acknowledgement = hot.locked_employee_and_acknowledgement(user)
+    if employee is None:
+        raise _not_an_employee()
     if acknowledgement is None:
         raise NotAcknowledged()
     if choice == employee.current_choice:

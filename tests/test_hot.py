@@ -1,12 +1,14 @@
 """consent/hot.py reads what the ORM would: the same values, the same relations, the same roles."""
 
+import pytest
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.forms.models import model_to_dict
 
 from consent import hot, services
 from consent.access import roles_of
 from consent.hot import user_with_roles
-from consent.models import Acknowledgement, Choice, ExplanationVersion
+from consent.models import Acknowledgement, Choice, Employee, ExplanationVersion
 from tests.conftest import acknowledge, decide, grant, unguard
 
 
@@ -73,3 +75,18 @@ def test_the_latest_decision(alice, bob, django_assert_num_queries):
     assert model_to_dict(latest) == model_to_dict(last) and latest.created_at == last.created_at
     assert latest.pk == last.pk and latest.get_choice_display() == last.get_choice_display()
     assert hot.latest_decision(bob) is None
+
+
+def test_the_locked_employee_and_acknowledgement(alice, django_assert_num_queries):
+    with transaction.atomic():
+        assert hot.locked_employee_and_acknowledgement(alice.user)[1] is None
+    acknowledge(alice)
+    with transaction.atomic(), django_assert_num_queries(1):
+        employee, acknowledgement = hot.locked_employee_and_acknowledgement(alice.user)
+        assert employee.office.name == alice.office.name and acknowledgement.version.number == 1
+    assert model_to_dict(employee) == model_to_dict(alice) and acknowledgement.employee_id == alice.pk
+    Employee.objects.filter(pk=alice.pk).update(is_active=False)
+    with transaction.atomic():
+        assert hot.locked_employee_and_acknowledgement(alice.user) == (None, None)
+    with pytest.raises(PermissionError):
+        decide(alice, Choice.OPT_IN)
