@@ -10,43 +10,30 @@ from urllib.parse import quote
 from allauth.account.auth_backends import AuthenticationBackend as AllauthBackend
 from allauth.account.authentication import get_authentication_records
 from allauth.mfa.models import Authenticator
-from django.contrib.auth import backends, get_user_model
+from django.contrib.auth import backends
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.urls import reverse
 
 from consent import routers
-from consent.models import Decision, Employee, RoleGrant, normalise_receipt_id
+from consent.hot import GRANTED_ROLES, user_with_roles
+from consent.models import Decision, Employee, normalise_receipt_id
 
 PRIVILEGED_ROLES = ("hr", "union", "admin")
 # Whose page reads may go to a replica (consent/routers.py).
 REPLICA_ROLES = ("hr", "union")
-GRANTED_ROLES = [role for role, _label in RoleGrant.ROLE_CHOICES]
 
 
 class LoadsRolesMixin:
     """Load the signed-in user with their employee record, office and role grants
-    in one query: every page asks for all three, and each request loads them
-    afresh, so a revoked grant or a deactivated employee counts at once."""
+    in one query (consent/hot.py): every page asks for all three, and each request
+    loads them afresh, so a revoked grant or a deactivated employee counts at once."""
 
     def get_user(self, user_id):
-        grants = {
-            f"_grant_{role}": Exists(RoleGrant.objects.filter(user=OuterRef("pk"), role=role))
-            for role in GRANTED_ROLES
-        }
-        try:
-            user = (
-                get_user_model()
-                ._default_manager.select_related("employee__office")
-                .annotate(**grants)
-                .get(pk=user_id)
-            )
-        except get_user_model().DoesNotExist:
-            return None
-        return user if self.user_can_authenticate(user) else None
+        user = user_with_roles(user_id)
+        return user if user is not None and self.user_can_authenticate(user) else None
 
 
 class ModelBackend(LoadsRolesMixin, backends.ModelBackend):

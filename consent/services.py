@@ -18,13 +18,13 @@ from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, check_password
 from django.core.exceptions import ValidationError
 from django.core.mail import get_connection, send_mail
 from django.db import transaction
-from django.db.models import Case, F, Q, Subquery, Value, When
+from django.db.models import Case, F, Q, Value, When
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from consent import audit, chain, explanation_text, wording
+from consent import audit, chain, explanation_text, hot, wording
 from consent.models import (
     Acknowledgement,
     AuditEvent,
@@ -124,7 +124,11 @@ def _employee(user, *, locked=False):
     try:
         return employees.get(user=user, is_active=True)
     except Employee.DoesNotExist:
-        raise PermissionError("only an active employee records a decision") from None
+        raise _not_an_employee() from None
+
+
+def _not_an_employee():
+    return PermissionError("only an active employee records a decision")
 
 
 def _locked_employee(user):
@@ -173,12 +177,7 @@ def acknowledge_explanation(*, user, version, demo=False):
 
 def current_acknowledgement(employee):
     """The acknowledgement of the current explanation version, or None (one query)."""
-    current = ExplanationVersion.objects.order_by("-number").values("pk")[:1]
-    return (
-        Acknowledgement.objects.filter(employee=employee, version=Subquery(current))
-        .select_related("version")
-        .first()
-    )
+    return hot.current_version_and_acknowledgement(employee)[1]
 
 
 @transaction.atomic
@@ -201,8 +200,10 @@ def record_decision(*, user, choice, comment="", channel="web", sign_in_method="
     check_free_text(comment)
     # Lock the employee row: two submissions at once must not both see the
     # same "current" choice.
-    employee = _locked_employee(user)
-    acknowledgement = current_acknowledgement(employee)
+    # The same lock as _locked_employee's, with the acknowledgement read in the same query.
+    employee, acknowledgement = hot.locked_employee_and_acknowledgement(user)
+    if employee is None:
+        raise _not_an_employee()
     if acknowledgement is None:
         raise NotAcknowledged()
     if choice == employee.current_choice:

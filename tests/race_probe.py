@@ -27,7 +27,7 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 
-from consent import audit, services  # noqa: E402
+from consent import audit, hot, services  # noqa: E402
 from consent.models import (  # noqa: E402
     Acknowledgement,
     AuditEvent,
@@ -80,13 +80,14 @@ def forced_interleaving(office, hr_user):
     services.record_switchover_step(user=hr_user, case=case, step="card_received")
 
     holding, release = threading.Event(), threading.Event()
-    original = services.current_acknowledgement
+    original = hot.locked_employee_and_acknowledgement
 
-    def hold_after_locking(employee_row):
-        if employee_row.pk == person.pk:
+    def hold_after_locking(user):
+        locked = original(user)
+        if user.pk == person.user_id:
             holding.set()
             release.wait(10)
-        return original(employee_row)
+        return locked
 
     def step():
         try:
@@ -95,7 +96,7 @@ def forced_interleaving(office, hr_user):
             return f"refused: {refusal.messages[0]}"
         return "recorded"
 
-    with mock.patch.object(services, "current_acknowledgement", hold_after_locking):
+    with mock.patch.object(hot, "locked_employee_and_acknowledgement", hold_after_locking):
         withdraw = lambda: services.record_decision(user=person.user, choice="opt_out")  # noqa: E731
         withdrawal, withdrawn = in_thread(withdraw)
         withdrawal_started = holding.wait(10)

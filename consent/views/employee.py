@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from consent import chain, log, services
+from consent import chain, hot, log, services
 from consent.access import employee_required, has_role, own_decision_or_404, own_employee, sign_in_method
 from consent.forms import AcknowledgeForm, DecisionForm
 from consent.models import Choice, EventOpening, ExplanationVersion
@@ -26,7 +26,7 @@ def home(request):
         context.update(
             employee=employee,
             acknowledgement=services.current_acknowledgement(employee),
-            latest=employee.decisions.order_by("-audit_seq").first(),
+            latest=hot.latest_decision(employee),
             notices=services.notices_for(employee)[:5],
         )
     return render(request, "consent/home.html", context)
@@ -35,10 +35,9 @@ def home(request):
 @require_GET
 @employee_required
 def explanation(request):
-    version = ExplanationVersion.current()
+    version, acknowledgement = hot.current_version_and_acknowledgement(own_employee(request))
     if version is None:
         return render(request, "consent/no_explanation.html", status=503)
-    employee = own_employee(request)
     # One "viewed" event per version per session: a reload is not a new reading.
     seen_key = f"explanation_viewed_{version.number}"
     if not request.session.get(seen_key):
@@ -46,7 +45,7 @@ def explanation(request):
         request.session[seen_key] = True
     context = {
         "version": version,
-        "acknowledgement": services.current_acknowledgement(employee),
+        "acknowledgement": acknowledgement,
         "form": AcknowledgeForm(initial={"version": version.number}),
     }
     return render(request, "consent/explanation.html", context)
@@ -120,7 +119,7 @@ def decision(request):
             comment = form.cleaned_data["comment"].strip()
             # Without a comment, or repeating the one just recorded (a double
             # submission), there is nothing to lose: say so on the history.
-            if not comment or employee.decisions.order_by("-audit_seq").first().comment == comment:
+            if not comment or hot.latest_decision(employee).comment == comment:
                 messages.info(
                     request, _("This choice is already your current decision, so nothing new was recorded.")
                 )
@@ -148,7 +147,7 @@ def decision(request):
     status = 409 if unwarned else 400 if request.method == "POST" else 200
     context = {
         "form": form,
-        "latest": employee.decisions.order_by("-audit_seq").first(),
+        "latest": hot.latest_decision(employee),
         "acknowledgement": acknowledgement,
         "withdrawal_names_you": names_you,
     }

@@ -1,0 +1,192 @@
+"""The reads every signed-in request makes, written once as SQL.
+
+Building a query through the ORM (clone, filters, compiler) costs more CPU than
+the database spends answering it; on the employee pages that was most of a
+request. These few reads are written here once, with their columns taken from
+the models (a new field is read too) and run on the connection the router
+names, so replica routing is unchanged. Rows become model instances through
+``Model.from_db`` and the backend's converters, as the ORM would make them.
+Nothing here writes.
+"""
+
+from functools import cache
+
+from django.contrib.auth import get_user_model
+from django.db import connections, router
+
+from consent.models import Acknowledgement, Decision, Employee, ExplanationVersion, Office, RoleGrant
+
+GRANTED_ROLES = [role for role, _label in RoleGrant.ROLE_CHOICES]
+
+
+class _Columns:
+    """A model's concrete columns under a table alias, and how to turn their values into attributes."""
+
+    def __init__(self, model, alias, connection):
+        self.model = model
+        fields = model._meta.concrete_fields
+        self.attnames = [field.attname for field in fields]
+        self.sql = ", ".join(f"{alias}.{connection.ops.quote_name(field.column)}" for field in fields)
+        self.converters = []
+        for field in fields:
+            col = field.get_col(alias)
+            self.converters.append(
+                (col, connection.ops.get_db_converters(col) + col.get_db_converters(connection))
+            )
+        self.connection = connection
+
+    def instance(self, db, values):
+        converted = []
+        for value, (col, converters) in zip(values, self.converters, strict=True):
+            for converter in converters:
+                value = converter(value, col, self.connection)
+            converted.append(value)
+        return self.model.from_db(db, self.attnames, converted)
+
+    def __len__(self):
+        return len(self.attnames)
+
+
+@cache
+def _user_query(db):
+    connection = connections[db]
+    q = connection.ops.quote_name
+    user_model = get_user_model()
+    users = _Columns(user_model, "u", connection)
+    employees = _Columns(Employee, "e", connection)
+    offices = _Columns(Office, "o", connection)
+    grants = ", ".join(
+        f"EXISTS (SELECT 1 FROM {q(RoleGrant._meta.db_table)} g WHERE g.user_id = u.id AND g.role = %s)"  # noqa: S608
+        for _role in GRANTED_ROLES
+    )
+    sql = (
+        f"SELECT {users.sql}, {employees.sql}, {offices.sql}, {grants}"  # noqa: S608 - names from the models
+        f" FROM {q(user_model._meta.db_table)} u"
+        f" LEFT JOIN {q(Employee._meta.db_table)} e ON e.user_id = u.id"
+        f" LEFT JOIN {q(Office._meta.db_table)} o ON o.id = e.office_id"
+        " WHERE u.id = %s"
+    )
+    return sql, users, employees, offices
+
+
+def user_with_roles(user_id):
+    """The user with their employee record and office attached and ``_grant_<role>``
+    set for each granted role (read by ``access.roles_of``), or None. One query."""
+    user_model = get_user_model()
+    db = router.db_for_read(user_model)
+    sql, users, employees, offices = _user_query(db)
+    with connections[db].cursor() as cursor:
+        cursor.execute(sql, [*GRANTED_ROLES, user_model._meta.pk.to_python(user_id)])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    user = users.instance(db, row[: len(users)])
+    row = row[len(users) :]
+    if row[0] is None:
+        user_model.employee.related.set_cached_value(user, None)
+    else:
+        employee = employees.instance(db, row[: len(employees)])
+        employee.office = offices.instance(db, row[len(employees) : len(employees) + len(offices)])
+        user.employee = employee
+    for role, granted in zip(GRANTED_ROLES, row[len(employees) + len(offices) :], strict=True):
+        setattr(user, f"_grant_{role}", bool(granted))
+    return user
+
+
+@cache
+def _acknowledgement_query(db):
+    connection = connections[db]
+    q = connection.ops.quote_name
+    versions = _Columns(ExplanationVersion, "v", connection)
+    acknowledgements = _Columns(Acknowledgement, "a", connection)
+    sql = (
+        f"SELECT {versions.sql}, {acknowledgements.sql}"  # noqa: S608 - names from the models
+        f" FROM {q(ExplanationVersion._meta.db_table)} v"
+        f" LEFT JOIN {q(Acknowledgement._meta.db_table)} a ON a.version_id = v.id AND a.employee_id = %s"
+        " ORDER BY v.number DESC LIMIT 1"
+    )
+    return sql, versions, acknowledgements
+
+
+def current_version_and_acknowledgement(employee):
+    """The current explanation version and the employee's acknowledgement of it
+    (with ``version`` attached), or None for either. One query."""
+    db = router.db_for_read(Acknowledgement)
+    sql, versions, acknowledgements = _acknowledgement_query(db)
+    with connections[db].cursor() as cursor:
+        cursor.execute(sql, [employee.pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None, None
+    version = versions.instance(db, row[: len(versions)])
+    if row[len(versions)] is None:
+        return version, None
+    acknowledgement = acknowledgements.instance(db, row[len(versions) :])
+    acknowledgement.version = version
+    return version, acknowledgement
+
+
+@cache
+def _locked_employee_query(db):
+    connection = connections[db]
+    q = connection.ops.quote_name
+    employees = _Columns(Employee, "e", connection)
+    offices = _Columns(Office, "o", connection)
+    versions = _Columns(ExplanationVersion, "v", connection)
+    acknowledgements = _Columns(Acknowledgement, "a", connection)
+    version_table = q(ExplanationVersion._meta.db_table)
+    sql = (
+        f"SELECT {employees.sql}, {offices.sql}, {versions.sql}, {acknowledgements.sql}"  # noqa: S608
+        f" FROM {q(Employee._meta.db_table)} e JOIN {q(Office._meta.db_table)} o ON o.id = e.office_id"
+        f" LEFT JOIN {version_table} v ON v.number = (SELECT MAX(number) FROM {version_table})"
+        f" LEFT JOIN {q(Acknowledgement._meta.db_table)} a ON a.version_id = v.id AND a.employee_id = e.id"
+        " WHERE e.user_id = %s AND e.is_active = %s"
+    )
+    if connection.features.has_select_for_update_of:
+        # Only the employee row, as services._locked_employee locks it.
+        sql += " FOR UPDATE OF e"
+    return sql, employees, offices, versions, acknowledgements
+
+
+def locked_employee_and_acknowledgement(user):
+    """Inside a transaction: the user's active employee row (with its office),
+    locked until the transaction ends, and its acknowledgement of the current
+    explanation version (with ``version`` attached) or None; (None, None)
+    without an active employee record. One query where the ORM took two."""
+    db = router.db_for_write(Employee)
+    sql, employees, offices, versions, acknowledgements = _locked_employee_query(db)
+    with connections[db].cursor() as cursor:
+        cursor.execute(sql, [user.pk, True])
+        row = cursor.fetchone()
+    if row is None:
+        return None, None
+    employee = employees.instance(db, row[: len(employees)])
+    row = row[len(employees) :]
+    employee.office = offices.instance(db, row[: len(offices)])
+    row = row[len(offices) :]
+    if row[len(versions)] is None:
+        return employee, None
+    acknowledgement = acknowledgements.instance(db, row[len(versions) :])
+    acknowledgement.version = versions.instance(db, row[: len(versions)])
+    return employee, acknowledgement
+
+
+@cache
+def _latest_decision_query(db):
+    connection = connections[db]
+    decisions = _Columns(Decision, "d", connection)
+    sql = (
+        f"SELECT {decisions.sql} FROM {connection.ops.quote_name(Decision._meta.db_table)} d"  # noqa: S608
+        " WHERE d.employee_id = %s ORDER BY d.audit_seq DESC LIMIT 1"
+    )
+    return sql, decisions
+
+
+def latest_decision(employee):
+    """The employee's current decision (the last recorded), or None. One query."""
+    db = router.db_for_read(Decision)
+    sql, decisions = _latest_decision_query(db)
+    with connections[db].cursor() as cursor:
+        cursor.execute(sql, [employee.pk])
+        row = cursor.fetchone()
+    return None if row is None else decisions.instance(db, row)

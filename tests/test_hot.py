@@ -1,0 +1,92 @@
+"""consent/hot.py reads what the ORM would: the same values, the same relations, the same roles."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.forms.models import model_to_dict
+
+from consent import hot, services
+from consent.access import roles_of
+from consent.hot import user_with_roles
+from consent.models import Acknowledgement, Choice, Employee, ExplanationVersion
+from tests.conftest import acknowledge, decide, grant, unguard
+
+
+def test_the_user_is_read_as_the_orm_reads_it(hr, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        user = user_with_roles(hr.user.pk)
+        assert user.employee.office.name == hr.office.name
+    orm = get_user_model().objects.get(pk=hr.user.pk)
+    assert model_to_dict(user) == model_to_dict(orm) and user.last_login == orm.last_login
+    assert model_to_dict(user.employee) == model_to_dict(orm.employee)
+    assert user.employee.provisioned_at == orm.employee.provisioned_at and user.employee.is_active is True
+    assert model_to_dict(user.employee.office) == model_to_dict(orm.employee.office)
+    assert roles_of(user) == {"employee", "hr"}
+
+
+def test_a_user_without_an_employee_record_or_with_both_roles(db, alice, django_assert_num_queries):
+    staff = get_user_model().objects.create_user("root", "root@example.jp", is_staff=True)
+    with django_assert_num_queries(1):
+        user = user_with_roles(staff.pk)
+        assert getattr(user, "employee", None) is None
+    assert roles_of(user) == {"admin"}
+    grant(grant(alice, "hr"), "union", with_totp=False)
+    assert roles_of(user_with_roles(alice.user.pk)) == {"employee", "hr", "union"}
+
+
+def test_an_unknown_id_is_no_user(db):
+    assert user_with_roles(10**9) is None
+
+
+def test_the_current_version_and_its_acknowledgement(alice, hr, django_assert_num_queries):
+    version1 = ExplanationVersion.current()
+    assert hot.current_version_and_acknowledgement(alice) == (version1, None)
+    acknowledge(alice)
+    with django_assert_num_queries(1):
+        version, acknowledgement = hot.current_version_and_acknowledgement(alice)
+        assert version == version1 and acknowledgement.version.number == 1
+    assert model_to_dict(acknowledgement) == model_to_dict(Acknowledgement.objects.get(employee=alice))
+    assert acknowledgement.created_at == Acknowledgement.objects.get(employee=alice).created_at
+    # A newer version: the acknowledgement of the old one is not the current one.
+    fields = {
+        f"{name}_{lang}": getattr(version1, f"{name}_{lang}")
+        for name in ("title", "body", "acknowledgement")
+        for lang in ("ja", "en")
+    }
+    services.publish_explanation_version(user=hr.user, fields=fields)
+    assert hot.current_version_and_acknowledgement(alice) == (ExplanationVersion.current(), None)
+    assert ExplanationVersion.current().number == 2
+    assert hot.current_version_and_acknowledgement(hr)[1] is None
+
+
+def test_no_version_at_all(alice):
+    unguard("consent_explanationversion")
+    ExplanationVersion.objects.all().delete()
+    assert hot.current_version_and_acknowledgement(alice) == (None, None)
+
+
+def test_the_latest_decision(alice, bob, django_assert_num_queries):
+    assert hot.latest_decision(alice) is None
+    acknowledge(alice)
+    decide(alice, Choice.OPT_IN)
+    last = decide(alice, Choice.OPT_OUT, "理由")
+    with django_assert_num_queries(1):
+        latest = hot.latest_decision(alice)
+    assert model_to_dict(latest) == model_to_dict(last) and latest.created_at == last.created_at
+    assert latest.pk == last.pk and latest.get_choice_display() == last.get_choice_display()
+    assert hot.latest_decision(bob) is None
+
+
+def test_the_locked_employee_and_acknowledgement(alice, django_assert_num_queries):
+    with transaction.atomic():
+        assert hot.locked_employee_and_acknowledgement(alice.user)[1] is None
+    acknowledge(alice)
+    with transaction.atomic(), django_assert_num_queries(1):
+        employee, acknowledgement = hot.locked_employee_and_acknowledgement(alice.user)
+        assert employee.office.name == alice.office.name and acknowledgement.version.number == 1
+    assert model_to_dict(employee) == model_to_dict(alice) and acknowledgement.employee_id == alice.pk
+    Employee.objects.filter(pk=alice.pk).update(is_active=False)
+    with transaction.atomic():
+        assert hot.locked_employee_and_acknowledgement(alice.user) == (None, None)
+    with pytest.raises(PermissionError):
+        decide(alice, Choice.OPT_IN)
