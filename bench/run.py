@@ -63,6 +63,7 @@ def parse_args():
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     parser.add_argument("--pages-only", action="store_true", help="skip the log and roster benchmarks")
+    parser.add_argument("--roster-rows", type=int, default=100_000, help="roster file's rows")
     return parser.parse_args()
 
 
@@ -109,6 +110,15 @@ def prepare_database(url, employees):
             manage(HERE, env, "generate_org", "--employees", str(employees))
         else:
             manage(HERE, env, "seed_demo")
+
+
+def fresh(url):
+    """An empty benchmark database at ``url`` (dropped first if it exists)."""
+    server, name = url.rsplit("/", 1)
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return url
 
 
 def log_signing_key():
@@ -344,12 +354,19 @@ def main():
         app.stop()
         bare.stop()
     # The helpers' own benchmarks (DEBUG on, as they require): the log's runs this
-    # checkout's code; the roster import's runs --app-dir's.
-    for script, extra in (("log_scale.py", []), ("roster_import.py", ["--app-dir", str(app_dir)])):
+    # checkout's code on the generated database; the roster import's runs
+    # --app-dir's on a database of its own, made afresh (it writes staff, and
+    # refuses a database holding any it did not write).
+    roster = ["--app-dir", str(app_dir), "--rows", str(args.roster_rows)]
+    for script, extra, database in (("log_scale.py", [], url), ("roster_import.py", roster, url + "_roster")):
         if not args.pages_only and (HERE / "bench" / script).exists():
             print(f"--- bench/{script}", flush=True)
+            if database != url:
+                fresh(database)
             done = subprocess.run(
-                [python_of(HERE), str(HERE / "bench" / script), *extra], env=dict(env, DEBUG="1"), check=False
+                [python_of(HERE), str(HERE / "bench" / script), *extra],
+                env=dict(env, DEBUG="1", DATABASE_URL=database),
+                check=False,
             )
             if done.returncode:
                 print(f"  ! bench/{script} exited with {done.returncode}")
