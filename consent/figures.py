@@ -10,7 +10,7 @@ private state the rule starts from (``PublishedState``) is read here alone.
 import csv
 import datetime
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 from django.conf import settings
@@ -37,7 +37,13 @@ class Published:
 
     snapshot: FigureSnapshot
     organisation: Figure
-    rows: list  # OfficeRow, in the offices' own order
+
+    @cached_property
+    def rows(self):
+        """OfficeRow for each office, in the offices' own order: read when first used, so a page
+        that shows the snapshot's table from the cache (thousands of offices) never reads them."""
+        rows = self.snapshot.rows.select_related("office").order_by("position")[1:]
+        return [OfficeRow(row.office, row.depth, _figure(row)) for row in rows]
 
 
 def _figure(row):
@@ -49,16 +55,11 @@ def _figure(row):
 
 
 def latest():
-    """The latest published snapshot, or None before the first (two queries)."""
+    """The latest published snapshot, or None before the first (two queries, a third for its rows)."""
     snapshot = FigureSnapshot.objects.order_by("-number").first()
     if snapshot is None:
         return None
-    rows = list(snapshot.rows.select_related("office").order_by("position"))
-    return Published(
-        snapshot=snapshot,
-        organisation=_figure(rows[0]),
-        rows=[OfficeRow(row.office, row.depth, _figure(row)) for row in rows[1:]],
-    )
+    return Published(snapshot=snapshot, organisation=_figure(snapshot.rows.order_by("position").first()))
 
 
 def release_due(now=None):
