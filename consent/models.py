@@ -127,6 +127,25 @@ class Employee(models.Model):
         super().save(*args, **kwargs)
 
 
+class Invitation(models.Model):
+    """A new account's invitation to set its password: queued by the roster import,
+    sent by the send_invitations command (from a timer), never inside a request."""
+
+    employee = models.OneToOneField(Employee, on_delete=models.CASCADE, related_name="invitation")
+    queued_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["id"], condition=models.Q(sent_at__isnull=True), name="consent_invitation_pending"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.employee_id} {'sent' if self.sent_at else 'pending'}"
+
+
 class RoleGrant(models.Model):
     """A privileged role held by a user; being an employee needs no grant."""
 

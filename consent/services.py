@@ -36,6 +36,7 @@ from consent.models import (
     Decision,
     Employee,
     ExplanationVersion,
+    Invitation,
     Notice,
     Office,
     RoleGrant,
@@ -506,6 +507,7 @@ class RosterPlan:
     offices_create: list = field(default_factory=list)  # office codes
     offices_update: list = field(default_factory=list)
     errors: list = field(default_factory=list)  # roster.RosterError
+    invitations: int = 0  # queued by the import, for send_invitations to send
 
     @property
     def changes(self):
@@ -639,7 +641,8 @@ def import_roster(*, user, parsed, invite=True):
 
     Written in batches, not person by person: the plan has already checked
     every row against the database inside this transaction. New accounts get
-    an unusable password and are invited to set one.
+    an unusable password and, with ``invite``, an invitation to set one is
+    queued (send_pending_invitations sends it, from a timer, not this request).
     """
     plan = plan_roster(parsed, user=user)
     if plan.errors:
@@ -697,14 +700,16 @@ def import_roster(*, user, parsed, invite=True):
             "offices_updated": len(plan.offices_update),
         },
     )
-    if invite:
-        transaction.on_commit(lambda: _send_invitations(invited))
+    if invite:  # without it nothing is queued: the staff may still reset their password
+        for batch in _batches(invited):
+            Invitation.objects.bulk_create(Invitation(employee=employee) for employee in batch)
+        plan.invitations = len(invited)
     return plan
 
 
 def _create_accounts(rows, offices):
     """The accounts and employee records of new staff, as provision_employee makes
-    them one by one; the users to invite (the active ones)."""
+    them one by one; the employees to invite (the active ones)."""
     User = get_user_model()
     now = timezone.now()
     invited = []
@@ -724,7 +729,7 @@ def _create_accounts(rows, offices):
         EmailAddress.objects.bulk_create(
             EmailAddress(user=new, email=new.email, verified=True, primary=True) for new in users
         )
-        Employee.objects.bulk_create(
+        employees = Employee.objects.bulk_create(
             Employee(
                 user=new,
                 employee_number=row.employee_number,
@@ -736,25 +741,53 @@ def _create_accounts(rows, offices):
             )
             for new, row in zip(users, batch, strict=True)
         )
-        invited += [new for new in users if new.is_active]
+        invited += [employee for employee in employees if employee.is_active]
     return invited
 
 
-def _send_invitations(users):
-    """Each new account gets a link to set its password (allauth's reset link),
-    all over one connection to the mail server."""
+INVITATION_BATCH = 500  # pending invitations read at a time by send_invitations
+
+
+def send_pending_invitations():
+    """Send every pending invitation of an active account (allauth's reset link),
+    all over one connection to the mail server; returns (sent, failed).
+
+    Each is locked, sent and stamped in a transaction of its own, so a crash
+    re-sends at most the one in flight, and two runs at once skip each other's
+    rows (SKIP LOCKED; SQLite has one writer anyway). A failed send leaves its
+    invitation pending for the next run; inactive staff wait until reactivated.
+    """
     from allauth.account.forms import default_token_generator
     from allauth.account.utils import user_pk_to_url_str
 
-    with translation.override(settings.LANGUAGE_CODE):
+    pending = Invitation.objects.filter(
+        sent_at__isnull=True, employee__is_active=True, employee__user__is_active=True
+    )
+    sent = failed = 0
+    last = 0
+    with translation.override(settings.LANGUAGE_CODE), get_connection() as connection:
         subject = _("Your account on the consent ledger")
-        try:
-            with get_connection() as connection:
-                for user in users:
-                    key = default_token_generator.make_token(user)
+        while ids := list(
+            pending.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:INVITATION_BATCH]
+        ):
+            last = ids[-1]
+            for pk in ids:
+                with transaction.atomic():
+                    invitation = (
+                        pending.select_for_update(skip_locked=True, of=("self",))
+                        .select_related("employee__user")
+                        .filter(pk=pk)
+                        .first()
+                    )
+                    if invitation is None:  # sent or being sent by another run
+                        continue
+                    user = invitation.employee.user
                     path = reverse(
                         "account_reset_password_from_key",
-                        kwargs={"uidb36": user_pk_to_url_str(user), "key": key},
+                        kwargs={
+                            "uidb36": user_pk_to_url_str(user),
+                            "key": default_token_generator.make_token(user),
+                        },
                     )
                     body = render_to_string(
                         "consent/email/invitation.txt", {"user": user, "url": settings.SITE_URL + path}
@@ -762,9 +795,13 @@ def _send_invitations(users):
                     try:
                         send_mail(subject, body, None, [user.email], connection=connection)
                     except OSError:
-                        logger.exception("could not send an invitation")
-        except OSError:
-            logger.exception("could not reach the mail server to send invitations")
+                        logger.exception("could not send an invitation; it stays pending")
+                        failed += 1
+                        continue
+                    invitation.sent_at = timezone.now()
+                    invitation.save(update_fields=["sent_at"])
+                    sent += 1
+    return sent, failed
 
 
 # --- Complaints and the union -------------------------------------------------

@@ -159,6 +159,15 @@ def roster_confirm(request):
             _("Roster imported: %(created)d created, %(updated)d updated, %(deactivated)d deactivated.")
             % {"created": len(plan.create), "updated": len(plan.update), "deactivated": len(plan.deactivate)},
         )
+        if plan.invitations:
+            messages.info(
+                request,
+                _(
+                    "%(count)d invitations to set a password are queued; they are sent by the "
+                    "mail timer within a few minutes."
+                )
+                % {"count": plan.invitations},
+            )
     else:
         messages.info(request, _("The roster matches the current staff; nothing changed."))
     return redirect("hr_roster")

@@ -1,0 +1,86 @@
+"""Invitations leave the request: the roster import queues them, send_invitations sends them."""
+
+import smtplib
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+from unittest import mock
+
+from django.core.management import call_command
+
+from consent import services
+from consent.models import Employee, Invitation
+from consent.roster import parse_roster
+
+ROOT = Path(__file__).resolve().parents[1]
+HEADER = "職員番号,氏名,メールアドレス,事務所コード,事務所名,上位事務所コード,在職"
+
+
+def import_rows(hr, *rows, invite=True):
+    me = f"{hr.employee_number},hana,{hr.user.email},200,名古屋国道事務所,,1"  # HR stays in the roster
+    return services.import_roster(
+        user=hr.user, parsed=parse_roster("\n".join([HEADER, me, *rows]).encode()), invite=invite
+    )
+
+
+def send():
+    out = StringIO()
+    call_command("send_invitations", stdout=out)
+    return out.getvalue()
+
+
+ROWS = (
+    "R0001,山田 太郎,taro@example.jp,100,中部地方整備局,,1",
+    "R0002,鈴木 花子,hanako@example.jp,100,中部地方整備局,,1",
+    "R0003,佐藤 次郎,jiro@example.jp,100,中部地方整備局,,1",
+)
+
+
+def test_the_command_sends_each_once_and_stamps_it(hr, mailoutbox):
+    plan = import_rows(hr, *ROWS)
+    assert plan.invitations == 3 and mailoutbox == []
+    assert "Sent 3 invitation(s); 0 failed" in send()
+    assert sorted(m.to[0] for m in mailoutbox) == ["hanako@example.jp", "jiro@example.jp", "taro@example.jp"]
+    assert all("/accounts/password/reset/key/" in m.body for m in mailoutbox)
+    assert not Invitation.objects.filter(sent_at=None).exists()
+    assert "Sent 0 invitation(s)" in send() and len(mailoutbox) == 3  # a second run sends nothing
+
+
+def test_a_failing_address_stays_pending_and_the_others_are_sent(hr, mailoutbox):
+    import_rows(hr, *ROWS)
+    real = services.send_mail
+
+    def refusing(subject, body, sender, to, **kwargs):
+        if to == ["hanako@example.jp"]:
+            raise smtplib.SMTPRecipientsRefused({to[0]: (550, b"no")})
+        return real(subject, body, sender, to, **kwargs)
+
+    with mock.patch.object(services, "send_mail", refusing):
+        assert "Sent 2 invitation(s); 1 failed" in send()
+    pending = Invitation.objects.get(sent_at=None)
+    assert pending.employee.employee_number == "R0002" and len(mailoutbox) == 2
+    assert "Sent 1 invitation(s); 0 failed" in send()  # the next run retries it
+    assert [m.to for m in mailoutbox[2:]] == [["hanako@example.jp"]]
+
+
+def test_inactive_and_deactivated_people_are_not_invited(hr, mailoutbox):
+    import_rows(hr, *ROWS[:2], "R0003,佐藤 次郎,jiro@example.jp,100,中部地方整備局,,0")
+    assert Invitation.objects.count() == 2  # nobody inactive is queued
+    Employee.objects.filter(employee_number="R0002").update(is_active=False)
+    assert "Sent 1 invitation(s)" in send()
+    assert [m.to for m in mailoutbox] == [["taro@example.jp"]]
+    assert Invitation.objects.get(sent_at=None).employee.employee_number == "R0002"  # waits
+
+
+def test_without_invite_nothing_is_queued(hr, mailoutbox):
+    plan = import_rows(hr, *ROWS, invite=False)
+    assert plan.invitations == 0 and not Invitation.objects.exists()
+    assert "Sent 0 invitation(s)" in send() and mailoutbox == []
+
+
+def test_the_command_help_states_its_rule():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "help", "send_invitations"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert "timer" in result.stdout and "pending" in result.stdout
