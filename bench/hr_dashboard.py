@@ -2,13 +2,13 @@
 many queries the dashboard runs, with N employees.
 
 Builds a fresh database (PostgreSQL when DATABASE_URL points at one: a new
-database is created and dropped; SQLite otherwise), fills it with offices,
-employees and a year of decisions by bulk insert (set-up only; the app
-itself never writes this way). Then times the first publication (everyone
-counted), changes 1% of the answers and times the next one (the release rule
-compares every person), copies the latest snapshot into a year of daily ones
-(set-up only, so the trend has 52 weeks to read) and renders /hr/ and
-/hr/figures.csv as a signed-in HR officer.
+database is created and dropped; SQLite otherwise) and fills it with
+``generate_org`` (offices in a tree, staff and a year of their events, no
+releases). Then times the first publication (everyone counted), changes 1% of
+the answers and times the next one (the release rule compares every person),
+copies the latest snapshot into a year of daily ones (set-up only, so the
+trend has 52 weeks to read) and renders /hr/ and /hr/figures.csv as a
+signed-in HR officer.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
         .venv/bin/python bench/hr_dashboard.py --employees 10000 100000
@@ -52,79 +52,14 @@ def configure(args):
     return lambda: None
 
 
-def fill(employees, offices=400):
-    from django.contrib.auth import get_user_model
-    from django.utils import timezone
+def fill(employees):
+    """The organisation ``generate_org`` makes, with no releases: the first is timed here."""
+    from django.core.management import call_command
 
-    from consent.models import Acknowledgement, Decision, Employee, ExplanationVersion, Office, pseudonym_for
+    from consent.models import Office
 
-    rng = random.Random(1)
-    User = get_user_model()
-    roots = Office.objects.bulk_create(
-        [Office(code=f"{i:03d}", name=f"事務所{i}") for i in range(offices // 10)]
-    )
-    subs = Office.objects.bulk_create(
-        [
-            Office(code=f"{i:03d}-{j}", name=f"部署{i}-{j}", parent=roots[i])
-            for i in range(len(roots))
-            for j in range(9)
-        ]
-    )
-    all_offices = roots + subs
-    batch = 5000
-    version = ExplanationVersion.current()
-    now = timezone.now()
-    seq = 1000
-    for start in range(0, employees, batch):
-        users = User.objects.bulk_create(
-            [
-                User(username=f"u{n}@bench.jp", email=f"u{n}@bench.jp")
-                for n in range(start, min(employees, start + batch))
-            ]
-        )
-        people = Employee.objects.bulk_create(
-            [
-                Employee(
-                    user=u,
-                    employee_number=f"B{start + i:07d}",
-                    display_name=f"職員{start + i}",
-                    office=rng.choice(all_offices),
-                    pseudonym=pseudonym_for("employee", f"B{start + i:07d}"),
-                )
-                for i, u in enumerate(users)
-            ]
-        )
-        acks, decisions = [], []
-        for person in people:
-            if rng.random() < 0.3:
-                continue
-            seq += 1
-            ack = Acknowledgement(employee=person, version=version, created_at=now, audit_seq=seq)
-            acks.append(ack)
-        Acknowledgement.objects.bulk_create(acks)
-        changed = []
-        for ack in acks:
-            when = now - timezone.timedelta(days=rng.randint(0, 364))
-            choice = rng.choices(["opt_in", "opt_out", "undecided"], [1, 5, 2])[0]
-            seq += 1
-            decisions.append(
-                Decision(
-                    employee=ack.employee,
-                    choice=choice,
-                    explanation_version=version,
-                    acknowledgement=ack,
-                    channel="bench",
-                    sign_in_method="bench",
-                    created_at=when,
-                    audit_seq=seq,
-                    entry_hash=f"{seq:064x}",
-                )
-            )
-            ack.employee.current_choice = choice
-            changed.append(ack.employee)
-        Decision.objects.bulk_create(decisions)
-        Employee.objects.bulk_update(changed, ["current_choice"])
-    return len(all_offices)
+    call_command("generate_org", employees=employees, releases=0, verbosity=0)
+    return Office.objects.count()
 
 
 def publish_twice():
