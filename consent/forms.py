@@ -251,7 +251,9 @@ class ReceiptCodeForm(forms.Form):
 
 class CheckpointUploadForm(forms.Form):
     file = forms.FileField(
-        label=_("Checkpoint file"), error_messages={"required": _("Choose a checkpoint file.")}
+        label=_("Checkpoint file"),
+        widget=forms.FileInput(attrs={"accept": ".txt,text/plain"}),
+        error_messages={"required": _("Choose a checkpoint file.")},
     )
 
 

@@ -154,3 +154,16 @@ def test_a_double_submission_with_its_comment_just_goes_to_the_history(alice_cli
     again = alice_client.post("/decision/", {"choice": Choice.OPT_OUT, "comment": "相談済み"})
     assert again.status_code == 302 and again["Location"] == "/history/"
     assert Decision.objects.count() == 1
+
+
+def test_a_refused_checkpoint_file_shows_the_error_pattern_with_the_upload_again(union):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    response = sign_in_with_mfa(Client(), union.user).post(
+        "/union/audit/verify-checkpoints/", {"file": SimpleUploadedFile("x.txt", b"hello")}
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert_error_pattern(html)
+    # The officer can choose another file right there.
+    assert 'action="/union/audit/verify-checkpoints/"' in html and 'type="file"' in html
