@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from consent import audit, chain, explanation_text, hot, wording
+from consent import audit, bulk, chain, explanation_text, hot, wording
 from consent.models import (
     Acknowledgement,
     AuditEvent,
@@ -664,20 +664,15 @@ def import_roster(*, user, parsed, invite=True):
         if offices[code].parent_id != (parent.pk if parent else None):
             offices[code].parent = parent
             offices[code].save(update_fields=["parent"])
-    invited = _create_accounts(plan.create, offices) if plan.create else []
+    now = timezone.now()
+    invited = _create_accounts(plan.create, offices, now) if plan.create else []
+    # Never write current_choice back: a decision may have committed since we read the row.
+    bulk.update(
+        Employee,
+        ["display_name", "office", "is_active"],
+        ((e.pk, row.name, offices[row.office_code].pk, row.active) for e, row, _changed in plan.update),
+    )
     for batch in _batches(plan.update):
-        for employee, row, _changed in batch:
-            employee.display_name, employee.office, employee.is_active = (
-                row.name,
-                offices[row.office_code],
-                row.active,
-            )
-        # Never write current_choice back: a decision may have committed since we read the row.
-        # bulk_update writes CASE WHEN id = ... per column: each row compares against the whole
-        # statement, so smaller statements cost less in all.
-        Employee.objects.bulk_update(
-            [e for e, _row, _changed in batch], ["display_name", "office", "is_active"], batch_size=250
-        )
         for active in (True, False):
             get_user_model().objects.filter(
                 pk__in=[e.user_id for e, row, _changed in batch if row.active is active]
@@ -701,48 +696,45 @@ def import_roster(*, user, parsed, invite=True):
         },
     )
     if invite:  # without it nothing is queued: the staff may still reset their password
-        for batch in _batches(invited):
-            Invitation.objects.bulk_create(Invitation(employee=employee) for employee in batch)
+        bulk.insert(Invitation, ["employee_id", "queued_at"], ((pk, now) for pk in invited))
         plan.invitations = len(invited)
     return plan
 
 
-def _create_accounts(rows, offices):
+def _create_accounts(rows, offices, now):
     """The accounts and employee records of new staff, as provision_employee makes
-    them one by one; the employees to invite (the active ones)."""
-    User = get_user_model()
-    now = timezone.now()
-    invited = []
-    for batch in _batches(rows):
-        # What set_unusable_password stores (a random string nothing hashes to), drawn
-        # at once: its 40 calls to secrets.choice per account took half the import.
-        users = [
-            User(
-                username=row.email,
-                email=row.email,
-                is_active=row.active,
-                password=UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(30),
-            )
-            for row in batch
-        ]
-        User.objects.bulk_create(users)
-        EmailAddress.objects.bulk_create(
-            EmailAddress(user=new, email=new.email, verified=True, primary=True) for new in users
-        )
-        employees = Employee.objects.bulk_create(
-            Employee(
-                user=new,
-                employee_number=row.employee_number,
-                pseudonym=pseudonym_for("employee", row.employee_number),
-                display_name=row.name,
-                office=offices[row.office_code],
-                is_active=row.active,
-                provisioned_at=now,
-            )
-            for new, row in zip(users, batch, strict=True)
-        )
-        invited += [employee for employee in employees if employee.is_active]
-    return invited
+    them one by one, written as plain rows (COPY on PostgreSQL); the ids of the
+    employees to invite (the active ones)."""
+    # What set_unusable_password stores (a random string nothing hashes to), drawn
+    # at once: its 40 calls to secrets.choice per account took half the import.
+    user_ids = bulk.insert(
+        get_user_model(),
+        ["username", "email", "password", "is_active", "is_superuser", "is_staff"]
+        + ["first_name", "last_name", "date_joined"],
+        (
+            (row.email, row.email, UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(30), row.active)
+            + (False, False, "", "", now)
+            for row in rows
+        ),
+        new_ids=True,
+    )
+    bulk.insert(
+        EmailAddress,
+        ["user_id", "email", "verified", "primary"],
+        ((pk, row.email, True, True) for pk, row in zip(user_ids, rows, strict=True)),
+    )
+    employee_ids = bulk.insert(
+        Employee,
+        ["user_id", "employee_number", "pseudonym", "display_name", "office_id", "is_active"]
+        + ["current_choice", "provisioned_at"],
+        (
+            (pk, row.employee_number, pseudonym_for("employee", row.employee_number), row.name)
+            + (offices[row.office_code].pk, row.active, "", now)
+            for pk, row in zip(user_ids, rows, strict=True)
+        ),
+        new_ids=True,
+    )
+    return [pk for pk, row in zip(employee_ids, rows, strict=True) if row.active]
 
 
 INVITATION_BATCH = 500  # pending invitations read at a time by send_invitations
