@@ -74,9 +74,13 @@ def update(model, fields, rows):
         return
     quote = connection.ops.quote_name
     table, pk = quote(model._meta.db_table), quote(model._meta.pk.column)
-    columns = [quote(model._meta.get_field(name).column) for name in fields]
-    # VALUES names its columns column1, column2, ... in both databases.
-    assignments = ", ".join(f"{column} = v.column{i}" for i, column in enumerate(columns, 2))
+    columns = [model._meta.get_field(name) for name in fields]
+    # VALUES names its columns column1, column2, ... in both databases; the cast keeps
+    # PostgreSQL from reading a column of NULLs as text.
+    assignments = ", ".join(
+        f"{quote(field.column)} = CAST(v.column{i} AS {field.db_type(connection)})"
+        for i, field in enumerate(columns, 2)
+    )
     row_sql = "(" + ", ".join(["%s"] * (len(fields) + 1)) + ")"
     size = min(BATCH, connection.ops.bulk_batch_size([model._meta.pk, *fields], rows))
     with connection.cursor() as cursor:

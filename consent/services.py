@@ -649,28 +649,34 @@ def import_roster(*, user, parsed, invite=True):
         raise RosterRefused(plan.errors)
     if not plan.changes:
         return plan
-    offices = {o.code: o for o in Office.objects.all()}
+    offices = dict(Office.objects.values_list("code", "pk"))
     rows_by_office = {}
     for row in parsed.rows:
         rows_by_office.setdefault(row.office_code, row)
-    touched = plan.offices_create + plan.offices_update
-    for code in touched:
-        offices[code], _created = Office.objects.update_or_create(
-            code=code, defaults={"name": rows_by_office[code].office_name}
-        )
-    for code in touched:
-        row = rows_by_office[code]
-        parent = offices.get(row.parent_office_code) if row.parent_office_code else None
-        if offices[code].parent_id != (parent.pk if parent else None):
-            offices[code].parent = parent
-            offices[code].save(update_fields=["parent"])
+    created = bulk.insert(
+        Office,
+        ["code", "name"],
+        ((code, rows_by_office[code].office_name) for code in plan.offices_create),
+        new_ids=True,
+    )
+    offices.update(zip(plan.offices_create, created, strict=True))
+    # Parents once every office has its id: a new office may sit under another new one.
+    bulk.update(
+        Office,
+        ["name", "parent"],
+        (
+            (offices[code], row.office_name, offices.get(row.parent_office_code))
+            for code in plan.offices_create + plan.offices_update
+            for row in [rows_by_office[code]]
+        ),
+    )
     now = timezone.now()
     invited = _create_accounts(plan.create, offices, now) if plan.create else []
     # Never write current_choice back: a decision may have committed since we read the row.
     bulk.update(
         Employee,
         ["display_name", "office", "is_active"],
-        ((e.pk, row.name, offices[row.office_code].pk, row.active) for e, row, _changed in plan.update),
+        ((e.pk, row.name, offices[row.office_code], row.active) for e, row, _changed in plan.update),
     )
     for batch in _batches(plan.update):
         for active in (True, False):
@@ -729,7 +735,7 @@ def _create_accounts(rows, offices, now):
         + ["current_choice", "provisioned_at"],
         (
             (pk, row.employee_number, pseudonym_for("employee", row.employee_number), row.name)
-            + (offices[row.office_code].pk, row.active, "", now)
+            + (offices[row.office_code], row.active, "", now)
             for pk, row in zip(user_ids, rows, strict=True)
         ),
         new_ids=True,
