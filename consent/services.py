@@ -10,6 +10,7 @@ import functools
 import logging
 import secrets
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -593,9 +594,9 @@ def plan_roster(parsed, *, user):
         else:
             plan.unchanged += 1
     listed = {row.employee_number for row in parsed.rows}
-    plan.deactivate += [
-        e.model() for number, e in sorted(employees.items()) if number not in listed and e.is_active
-    ]
+    # The leavers are few: pick them, then sort them, not the whole staff.
+    leavers = sorted(number for number in employees.keys() - listed if employees[number].is_active)
+    plan.deactivate += [employees[number].model() for number in leavers]
     if any(employee.user_id == user.pk for employee in plan.deactivate):
         plan.errors.append(
             RosterError(None, None, _("This file would deactivate your own account. Is it the whole staff?"))
@@ -603,9 +604,8 @@ def plan_roster(parsed, *, user):
     return plan
 
 
-@dataclass(frozen=True)
-class _Staff:
-    """One employee as the roster plan compares them."""
+class _Staff(NamedTuple):
+    """One employee as the roster plan compares them (a tuple: 100,000 are made per plan)."""
 
     pk: int
     employee_number: str
