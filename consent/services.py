@@ -711,6 +711,11 @@ def _create_accounts(rows, offices, now):
     """The accounts and employee records of new staff, as provision_employee makes
     them one by one, written as plain rows (COPY on PostgreSQL); the ids of the
     employees to invite (the active ones)."""
+    # Each table's rows in the order of its text indexes (accounts and addresses by
+    # address, employees by number), ids following: PostgreSQL then appends to the
+    # right edge of each index instead of descending to a random page per row
+    # (100,000 addresses into a table indexed as auth_user: 2.3 s in order, 6.0 s not).
+    rows = sorted(rows, key=lambda row: row.email)
     # What set_unusable_password stores (a random string nothing hashes to), drawn
     # at once: its 40 calls to secrets.choice per account took half the import.
     user_ids = bulk.insert(
@@ -729,6 +734,7 @@ def _create_accounts(rows, offices, now):
         ["user_id", "email", "verified", "primary"],
         ((pk, row.email, True, True) for pk, row in zip(user_ids, rows, strict=True)),
     )
+    accounts = sorted(zip(user_ids, rows, strict=True), key=lambda account: account[1].employee_number)
     employee_ids = bulk.insert(
         Employee,
         ["user_id", "employee_number", "pseudonym", "display_name", "office_id", "is_active"]
@@ -736,11 +742,11 @@ def _create_accounts(rows, offices, now):
         (
             (pk, row.employee_number, pseudonym_for("employee", row.employee_number), row.name)
             + (offices[row.office_code], row.active, "", now)
-            for pk, row in zip(user_ids, rows, strict=True)
+            for pk, row in accounts
         ),
         new_ids=True,
     )
-    return [pk for pk, row in zip(employee_ids, rows, strict=True) if row.active]
+    return [pk for pk, (_user, row) in zip(employee_ids, accounts, strict=True) if row.active]
 
 
 INVITATION_BATCH = 500  # pending invitations read at a time by send_invitations

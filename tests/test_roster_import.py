@@ -319,3 +319,14 @@ def test_an_import_that_fails_after_writing_the_staff_leaves_nothing(hr):
         model.objects.count() for model in (get_user_model(), EmailAddress, Employee, Invitation, Office)
     ]
     assert after == before
+
+
+def test_new_staff_are_written_in_the_order_of_their_indexes(hr):
+    """Accounts by address and employees by number, ids following: PostgreSQL appends to each index."""
+    from django.contrib.auth import get_user_model
+
+    _import(hr, ["Z9,末,a@example.jp,200,名古屋国道事務所,,1", "A1,初,z@example.jp,200,名古屋国道事務所,,1"])
+    accounts = get_user_model().objects.filter(email__in=["a@example.jp", "z@example.jp"]).order_by("pk")
+    assert [user.email for user in accounts] == ["a@example.jp", "z@example.jp"]
+    employees = Employee.objects.filter(employee_number__in=["A1", "Z9"]).order_by("pk")
+    assert [employee.employee_number for employee in employees] == ["A1", "Z9"]
