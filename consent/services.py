@@ -626,7 +626,7 @@ class _Staff(NamedTuple):
         )
 
 
-ROSTER_BATCH = 2000  # rows per INSERT or UPDATE
+ROSTER_BATCH = 2000  # rows per UPDATE ... WHERE id IN (...)
 
 
 def _batches(items):
@@ -639,8 +639,9 @@ def _batches(items):
 def import_roster(*, user, parsed, invite=True):
     """Apply a roster in one transaction: all of it or, on any problem, none of it.
 
-    Written in batches, not person by person: the plan has already checked
-    every row against the database inside this transaction. New accounts get
+    Written in bulk (consent.bulk: COPY on PostgreSQL), not person by person:
+    the plan has already checked every row against the database inside this
+    transaction, and the one audit event is appended in it too. New accounts get
     an unusable password and, with ``invite``, an invitation to set one is
     queued (send_pending_invitations sends it, from a timer, not this request).
     """
