@@ -207,9 +207,10 @@ class Staff:
 
 
 def hr_client():
-    """A client signed in as an HR officer who passed TOTP, as allauth records it."""
-    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+    """A client signed in as an HR officer who passed TOTP (bench/sessions.py's session)."""
+    from django.conf import settings
     from django.test import Client
+    from sessions import hr_session
 
     from consent import services
     from consent.models import Employee, Office, RoleGrant
@@ -224,19 +225,11 @@ def hr_client():
             office=office,
         )
         grant = RoleGrant.objects.create(user=employee.user, role="hr")
-        TOTP.activate(employee.user, generate_totp_secret())
     user = grant.user
     Employee.objects.filter(user=user).update(is_active=True)
     client = Client(HTTP_HOST="localhost")
     client.hr_number = user.employee.employee_number
-    client.force_login(user)
-    session = client.session
-    session["account_authentication_methods"] = [
-        {"method": "password", "at": time.time()},
-        {"method": "mfa", "type": "totp", "at": time.time()},
-    ]
-    session["account_authentication_methods_user"] = str(user.pk)
-    session.save()
+    client.cookies[settings.SESSION_COOKIE_NAME] = hr_session(user)
     return client
 
 

@@ -6,7 +6,8 @@ current explanation is acknowledged) and ``hr`` (a session that gave a TOTP
 code). A session is what signing in leaves behind; making it directly spares
 the benchmark the password hash and the sign-in rate limit. Nothing here
 records a decision or an acknowledgement: the harness does that through the
-app, as the employee's own session.
+app, as the employee's own session. ``session_for`` and ``hr_session`` are also
+how the other benchmarks sign in (``bench/roster_import.py``).
 """
 
 import argparse
@@ -16,23 +17,13 @@ import sys
 from importlib import import_module
 from types import SimpleNamespace
 
-sys.path.insert(0, os.environ["BENCH_APP_DIR"])
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-
-import django  # noqa: E402
-
-django.setup()
-
-from allauth.account.internal.flows.login import record_authentication  # noqa: E402
-from allauth.mfa.models import Authenticator  # noqa: E402
-from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret  # noqa: E402
-from django.conf import settings  # noqa: E402
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY  # noqa: E402
-
-from consent.models import Acknowledgement, Employee, ExplanationVersion, RoleGrant  # noqa: E402
-
 
 def session_for(user, methods):
+    """The key of a session signed in as ``user`` by ``methods``, as allauth's sign-in leaves it."""
+    from allauth.account.internal.flows.login import record_authentication
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+
     store = import_module(settings.SESSION_ENGINE).SessionStore()
     store[SESSION_KEY] = str(user.pk)
     store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[-1]
@@ -45,7 +36,24 @@ def session_for(user, methods):
     return store.session_key
 
 
+def hr_session(user):
+    """A session of an HR officer who gave a password and a TOTP code (activated when missing)."""
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+        TOTP.activate(user, generate_totp_secret())
+    return session_for(user, [{"method": "password", "email": user.email}, {"method": "mfa", "type": "totp"}])
+
+
 def main():
+    sys.path.insert(0, os.environ["BENCH_APP_DIR"])
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from consent.models import Acknowledgement, Employee, ExplanationVersion, RoleGrant
+
     parser = argparse.ArgumentParser()
     parser.add_argument("--employees", type=int, default=200)
     args = parser.parse_args()
@@ -71,11 +79,7 @@ def main():
     hr = None
     grant = RoleGrant.objects.filter(role="hr", user__is_active=True).select_related("user").first()
     if grant is not None:
-        if not Authenticator.objects.filter(user=grant.user, type=Authenticator.Type.TOTP).exists():
-            TOTP.activate(grant.user, generate_totp_secret())
-        hr = session_for(
-            grant.user, [{"method": "password", "email": grant.user.email}, {"method": "mfa", "type": "totp"}]
-        )
+        hr = hr_session(grant.user)
     json.dump({"employees": employees, "hr": hr}, sys.stdout)
 
 

@@ -10,6 +10,7 @@ import functools
 import logging
 import secrets
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -24,7 +25,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from consent import audit, chain, explanation_text, hot, wording
+from consent import audit, bulk, chain, explanation_text, hot, wording
 from consent.models import (
     Acknowledgement,
     AuditEvent,
@@ -593,9 +594,9 @@ def plan_roster(parsed, *, user):
         else:
             plan.unchanged += 1
     listed = {row.employee_number for row in parsed.rows}
-    plan.deactivate += [
-        e.model() for number, e in sorted(employees.items()) if number not in listed and e.is_active
-    ]
+    # The leavers are few: pick them, then sort them, not the whole staff.
+    leavers = sorted(number for number in employees.keys() - listed if employees[number].is_active)
+    plan.deactivate += [employees[number].model() for number in leavers]
     if any(employee.user_id == user.pk for employee in plan.deactivate):
         plan.errors.append(
             RosterError(None, None, _("This file would deactivate your own account. Is it the whole staff?"))
@@ -603,9 +604,8 @@ def plan_roster(parsed, *, user):
     return plan
 
 
-@dataclass(frozen=True)
-class _Staff:
-    """One employee as the roster plan compares them."""
+class _Staff(NamedTuple):
+    """One employee as the roster plan compares them (a tuple: 100,000 are made per plan)."""
 
     pk: int
     employee_number: str
@@ -626,7 +626,7 @@ class _Staff:
         )
 
 
-ROSTER_BATCH = 2000  # rows per INSERT or UPDATE
+ROSTER_BATCH = 2000  # rows per UPDATE ... WHERE id IN (...)
 
 
 def _batches(items):
@@ -639,8 +639,9 @@ def _batches(items):
 def import_roster(*, user, parsed, invite=True):
     """Apply a roster in one transaction: all of it or, on any problem, none of it.
 
-    Written in batches, not person by person: the plan has already checked
-    every row against the database inside this transaction. New accounts get
+    Written in bulk (consent.bulk: COPY on PostgreSQL), not person by person:
+    the plan has already checked every row against the database inside this
+    transaction, and the one audit event is appended in it too. New accounts get
     an unusable password and, with ``invite``, an invitation to set one is
     queued (send_pending_invitations sends it, from a timer, not this request).
     """
@@ -649,35 +650,36 @@ def import_roster(*, user, parsed, invite=True):
         raise RosterRefused(plan.errors)
     if not plan.changes:
         return plan
-    offices = {o.code: o for o in Office.objects.all()}
+    offices = dict(Office.objects.values_list("code", "pk"))
     rows_by_office = {}
     for row in parsed.rows:
         rows_by_office.setdefault(row.office_code, row)
-    touched = plan.offices_create + plan.offices_update
-    for code in touched:
-        offices[code], _created = Office.objects.update_or_create(
-            code=code, defaults={"name": rows_by_office[code].office_name}
-        )
-    for code in touched:
-        row = rows_by_office[code]
-        parent = offices.get(row.parent_office_code) if row.parent_office_code else None
-        if offices[code].parent_id != (parent.pk if parent else None):
-            offices[code].parent = parent
-            offices[code].save(update_fields=["parent"])
-    invited = _create_accounts(plan.create, offices) if plan.create else []
+    created = bulk.insert(
+        Office,
+        ["code", "name"],
+        ((code, rows_by_office[code].office_name) for code in plan.offices_create),
+        new_ids=True,
+    )
+    offices.update(zip(plan.offices_create, created, strict=True))
+    # Parents once every office has its id: a new office may sit under another new one.
+    bulk.update(
+        Office,
+        ["name", "parent"],
+        (
+            (offices[code], row.office_name, offices.get(row.parent_office_code))
+            for code in plan.offices_create + plan.offices_update
+            for row in [rows_by_office[code]]
+        ),
+    )
+    now = timezone.now()
+    invited = _create_accounts(plan.create, offices, now) if plan.create else []
+    # Never write current_choice back: a decision may have committed since we read the row.
+    bulk.update(
+        Employee,
+        ["display_name", "office", "is_active"],
+        ((e.pk, row.name, offices[row.office_code], row.active) for e, row, _changed in plan.update),
+    )
     for batch in _batches(plan.update):
-        for employee, row, _changed in batch:
-            employee.display_name, employee.office, employee.is_active = (
-                row.name,
-                offices[row.office_code],
-                row.active,
-            )
-        # Never write current_choice back: a decision may have committed since we read the row.
-        # bulk_update writes CASE WHEN id = ... per column: each row compares against the whole
-        # statement, so smaller statements cost less in all.
-        Employee.objects.bulk_update(
-            [e for e, _row, _changed in batch], ["display_name", "office", "is_active"], batch_size=250
-        )
         for active in (True, False):
             get_user_model().objects.filter(
                 pk__in=[e.user_id for e, row, _changed in batch if row.active is active]
@@ -701,48 +703,51 @@ def import_roster(*, user, parsed, invite=True):
         },
     )
     if invite:  # without it nothing is queued: the staff may still reset their password
-        for batch in _batches(invited):
-            Invitation.objects.bulk_create(Invitation(employee=employee) for employee in batch)
+        bulk.insert(Invitation, ["employee_id", "queued_at"], ((pk, now) for pk in invited))
         plan.invitations = len(invited)
     return plan
 
 
-def _create_accounts(rows, offices):
+def _create_accounts(rows, offices, now):
     """The accounts and employee records of new staff, as provision_employee makes
-    them one by one; the employees to invite (the active ones)."""
-    User = get_user_model()
-    now = timezone.now()
-    invited = []
-    for batch in _batches(rows):
-        # What set_unusable_password stores (a random string nothing hashes to), drawn
-        # at once: its 40 calls to secrets.choice per account took half the import.
-        users = [
-            User(
-                username=row.email,
-                email=row.email,
-                is_active=row.active,
-                password=UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(30),
-            )
-            for row in batch
-        ]
-        User.objects.bulk_create(users)
-        EmailAddress.objects.bulk_create(
-            EmailAddress(user=new, email=new.email, verified=True, primary=True) for new in users
-        )
-        employees = Employee.objects.bulk_create(
-            Employee(
-                user=new,
-                employee_number=row.employee_number,
-                pseudonym=pseudonym_for("employee", row.employee_number),
-                display_name=row.name,
-                office=offices[row.office_code],
-                is_active=row.active,
-                provisioned_at=now,
-            )
-            for new, row in zip(users, batch, strict=True)
-        )
-        invited += [employee for employee in employees if employee.is_active]
-    return invited
+    them one by one, written as plain rows (COPY on PostgreSQL); the ids of the
+    employees to invite (the active ones)."""
+    # Each table's rows in the order of its text indexes (accounts and addresses by
+    # address, employees by number), ids following: PostgreSQL then appends to the
+    # right edge of each index instead of descending to a random page per row
+    # (100,000 addresses into a table indexed as auth_user: 2.3 s in order, 6.0 s not).
+    rows = sorted(rows, key=lambda row: row.email)
+    # What set_unusable_password stores (a random string nothing hashes to), drawn
+    # at once: its 40 calls to secrets.choice per account took half the import.
+    user_ids = bulk.insert(
+        get_user_model(),
+        ["username", "email", "password", "is_active", "is_superuser", "is_staff"]
+        + ["first_name", "last_name", "date_joined"],
+        (
+            (row.email, row.email, UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(30), row.active)
+            + (False, False, "", "", now)
+            for row in rows
+        ),
+        new_ids=True,
+    )
+    bulk.insert(
+        EmailAddress,
+        ["user_id", "email", "verified", "primary"],
+        ((pk, row.email, True, True) for pk, row in zip(user_ids, rows, strict=True)),
+    )
+    accounts = sorted(zip(user_ids, rows, strict=True), key=lambda account: account[1].employee_number)
+    employee_ids = bulk.insert(
+        Employee,
+        ["user_id", "employee_number", "pseudonym", "display_name", "office_id", "is_active"]
+        + ["current_choice", "provisioned_at"],
+        (
+            (pk, row.employee_number, pseudonym_for("employee", row.employee_number), row.name)
+            + (offices[row.office_code], row.active, "", now)
+            for pk, row in accounts
+        ),
+        new_ids=True,
+    )
+    return [pk for pk, (_user, row) in zip(employee_ids, accounts, strict=True) if row.active]
 
 
 INVITATION_BATCH = 500  # pending invitations read at a time by send_invitations

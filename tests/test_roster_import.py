@@ -251,3 +251,82 @@ def test_the_preview_names_the_first_people_and_counts_the_rest(hr_client, monke
     html = upload(hr_client, ROSTER).content.decode()
     assert "山田 太郎" in html and "鈴木 花子" not in html
     assert "ほか 2 人" in html
+
+
+def _import(hr, lines):
+    from consent import services
+    from consent.roster import parse_roster
+
+    parsed = parse_roster(
+        "\n".join([HEADER, *lines, "E0100,hana,hana@example.jp,200,名古屋国道事務所,,1"]).encode()
+    )
+    return services.import_roster(user=hr.user, parsed=parsed)
+
+
+def _staff(count):
+    """``count`` new people, each in an office of their own under office 200."""
+    return [f"N{i:05d},新人 {i},n{i}@example.jp,O{i},事務所{i},200,1" for i in range(count)]
+
+
+def test_the_import_costs_the_same_statements_for_3_people_as_for_60(hr):
+    """Staff and offices are written in bulk (COPY on PostgreSQL), never a statement per person or office."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts = []
+    for lines, new in ((_staff(3), 3), (_staff(63), 60)):  # the second file lists the first three too
+        with CaptureQueriesContext(connection) as queries:
+            plan = _import(hr, lines)
+        assert len(plan.create) == len(plan.offices_create) == new
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+    assert Invitation.objects.filter(employee__employee_number__startswith="N").count() == 63
+
+
+def test_imported_ids_are_the_databases_own_so_later_accounts_do_not_collide(hr, office):
+    from consent import services
+
+    _import(hr, _staff(5))
+    later = services.provision_employee(
+        email="later@example.jp", display_name="後任", employee_number="L0001", office=office
+    )
+    assert not Employee.objects.filter(pk=later.pk).exclude(employee_number="L0001").exists()
+    assert Office.objects.create(code="LATER", name="後から").pk > Office.objects.get(code="O4").pk
+
+
+def test_renaming_only_top_offices_keeps_them_at_the_top(hr):
+    """Every office written has no parent: a column of NULLs, which PostgreSQL must not read as text."""
+    _import(hr, ["X0001,誰か,x@example.jp,TOP,本省,,1"])
+    Office.objects.filter(code="TOP").update(name="旧本省")
+    _import(hr, ["X0001,誰か,x@example.jp,TOP,本省,,1"])
+    top = Office.objects.get(code="TOP")
+    assert (top.name, top.parent) == ("本省", None)
+
+
+def test_an_import_that_fails_after_writing_the_staff_leaves_nothing(hr):
+    from allauth.account.models import EmailAddress
+    from django.contrib.auth import get_user_model
+
+    before = [
+        model.objects.count() for model in (get_user_model(), EmailAddress, Employee, Invitation, Office)
+    ]
+    with (
+        mock.patch("consent.audit.append", side_effect=RuntimeError("the chain refused")),
+        pytest.raises(RuntimeError),
+    ):
+        _import(hr, _staff(4))
+    after = [
+        model.objects.count() for model in (get_user_model(), EmailAddress, Employee, Invitation, Office)
+    ]
+    assert after == before
+
+
+def test_new_staff_are_written_in_the_order_of_their_indexes(hr):
+    """Accounts by address and employees by number, ids following: PostgreSQL appends to each index."""
+    from django.contrib.auth import get_user_model
+
+    _import(hr, ["Z9,末,a@example.jp,200,名古屋国道事務所,,1", "A1,初,z@example.jp,200,名古屋国道事務所,,1"])
+    accounts = get_user_model().objects.filter(email__in=["a@example.jp", "z@example.jp"]).order_by("pk")
+    assert [user.email for user in accounts] == ["a@example.jp", "z@example.jp"]
+    employees = Employee.objects.filter(employee_number__in=["A1", "Z9"]).order_by("pk")
+    assert [employee.employee_number for employee in employees] == ["A1", "Z9"]

@@ -19,7 +19,6 @@ it refuses a database that holds any account or employee it did not make
 
 import datetime
 import hashlib
-import json
 import random
 import time
 from array import array
@@ -31,10 +30,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
 from django.core.management.color import no_style
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from consent import audit, figures, log, services
+from consent import audit, bulk, figures, log, services
 from consent.management.commands.seed_demo import GIVEN, SURNAMES
 from consent.models import (
     Acknowledgement,
@@ -78,29 +77,6 @@ def real_staff_reason():
     if users.exists() or Employee.objects.exists():
         return "This database already holds a generated organisation: drop it, migrate and generate again."
     return None
-
-
-def _store(model, fields, rows):
-    """Insert rows (tuples in ``fields`` order, attnames) in bulk: COPY on PostgreSQL."""
-    if not rows:
-        return
-    if connection.vendor == "postgresql":
-        columns = [model._meta.get_field(f) for f in fields]
-        names = ", ".join(connection.ops.quote_name(field.column) for field in columns)
-        # COPY's text form takes JSON as its text.
-        as_json = [i for i, field in enumerate(columns) if isinstance(field, models.JSONField)]
-        with (
-            connection.cursor() as cursor,
-            cursor.cursor.copy(f"COPY {model._meta.db_table} ({names}) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                if as_json:
-                    row = [json.dumps(v) if i in as_json else v for i, v in enumerate(row)]
-                copy.write_row(row)
-    else:
-        model.objects.bulk_create(
-            (model(**dict(zip(fields, row, strict=True))) for row in rows), batch_size=2000
-        )
 
 
 class Generator:
@@ -156,7 +132,7 @@ class Generator:
             bureau = base + 1 + d % bureaus
             offices.append((pk, f"GEN-B{d % bureaus + 1:02d}-{d // bureaus + 1:04d}", f"第{d + 1}課", bureau))
             leaves.append(pk)
-        _store(Office, ["id", "code", "name", "parent_id"], offices)
+        bulk.insert(Office, ["id", "code", "name", "parent_id"], offices)
         # Office sizes vary widely (a few below the suppression threshold), as in a real ministry.
         weights = [rng.lognormvariate(0, 0.9) for _ in leaves]
         scale = self.n / sum(weights)
@@ -213,8 +189,8 @@ class Generator:
                 "is_active",
                 "date_joined",
             ]
-            _store(User, user_fields, users)
-            _store(EmailAddress, ["user_id", "email", "verified", "primary"], addresses)
+            bulk.insert(User, user_fields, users)
+            bulk.insert(EmailAddress, ["user_id", "email", "verified", "primary"], addresses)
             employee_fields = [
                 "id",
                 "user_id",
@@ -226,7 +202,7 @@ class Generator:
                 "current_choice",
                 "provisioned_at",
             ]
-            _store(Employee, employee_fields, staff)
+            bulk.insert(Employee, employee_fields, staff)
             self.say(f"\rstaff: {min(self.n, start + chunk)}/{self.n}")
         self.say("\n")
         role_users = []
@@ -235,7 +211,7 @@ class Generator:
             role_users.append(
                 (user_base + self.n + offset, unusable, False, email, "", "", email, False, True, joined)
             )
-        _store(User, user_fields, role_users)
+        bulk.insert(User, user_fields, role_users)
         _reset_sequences(User, Employee, Office)
         self.hr = User.objects.get(pk=user_base + self.n)
         self.union = User.objects.get(pk=user_base + self.n + 1)
@@ -348,16 +324,16 @@ class Generator:
             self.event(item, changed)
         clock = self.lap("build", clock)
         with transaction.atomic():
-            _store(
+            bulk.insert(
                 AuditEvent,
                 ["seq", "body", "leaf_hash", "prev_hash", "entry_hash", "kind", "subject", "occurred_at"],
                 self.rows["events"],
             )
-            _store(LogNode, ["level", "index", "hash"], self.rows["nodes"])
-            _store(
+            bulk.insert(LogNode, ["level", "index", "hash"], self.rows["nodes"])
+            bulk.insert(
                 EventOpening, ["seq", "employee_id", "salt", "secret", "created_at"], self.rows["openings"]
             )
-            _store(
+            bulk.insert(
                 Acknowledgement,
                 ["id", "employee_id", "version_id", "created_at", "audit_seq"],
                 self.rows["acks"],
@@ -376,7 +352,7 @@ class Generator:
                 "audit_seq",
                 "entry_hash",
             ]
-            _store(Decision, decision_fields, self.rows["decisions"])
+            bulk.insert(Decision, decision_fields, self.rows["decisions"])
             _set_choices({self.employee_base + person: choice for person, choice in changed.items()})
             AuditHead.objects.filter(pk=1).update(
                 seq=self.seq, entry_hash=self.prev.hex(), frontier=[h.hex() for h in self.frontier]
@@ -567,7 +543,7 @@ class Generator:
 
     def finish(self):
         with transaction.atomic():
-            _store(
+            bulk.insert(
                 SwitchoverCase,
                 ["id", "employee_id", "kind", "opened_at", "closed_at", "steps_done"],
                 [(pk, *case) for pk, case in self.cases.items()],
