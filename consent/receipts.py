@@ -136,4 +136,3 @@ def consent_record(request, decision, data):
             "ledger:inclusionProof": {"@id": data["audit"]["proof_url"]},
         },
     }
-
