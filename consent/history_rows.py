@@ -11,19 +11,30 @@ page's CPU.
 
 from functools import lru_cache
 
+from django.db.models import OuterRef, Subquery
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from consent import events as event_kinds
-from consent.models import AuditEvent, Choice
+from consent.models import AuditEvent, Choice, EventOpening, withdraws_consent
 
 # Bounded per process: about 1 kB a row.
 ROWS_KEPT = 10_000
 CHOICE_LABELS = dict(Choice.choices)
+DECISION_FIELDS = (
+    "created_at",
+    "choice",
+    "previous_choice",
+    "comment",
+    "explanation_version__number",
+    "audit_seq",
+    "receipt_id",
+)
 
 
 def _context():
@@ -35,30 +46,22 @@ def _when(moment):
     return date_format(timezone.localtime(moment), "DATETIME_FORMAT")
 
 
-def decision_rows(decisions):
-    """A page of the employee's decisions as table rows (with the explanation version selected)."""
-    context = _context()
-    return [
-        _decision_row(
-            d.created_at,
-            d.choice,
-            d.previous_choice,
-            d.comment,
-            d.explanation_version.number,
-            d.audit_seq,
-            d.receipt_id,
-            d.withdraws_consent,
-            context,
-        )
-        for d in decisions
-    ]
+def decisions_of(employee):
+    """The employee's decisions, oldest first, as the values a row shows (for a paginator)."""
+    return employee.decisions.order_by("audit_seq").values_list(*DECISION_FIELDS)
+
+
+def decision_rows(values):
+    """A page of ``decisions_of`` as the table's rows."""
+    key = _context()
+    return mark_safe("\n".join(_decision_row(*row, key) for row in values))  # noqa: S308 - format_html's
 
 
 @lru_cache(maxsize=ROWS_KEPT)
-def _decision_row(created_at, choice, previous_choice, comment, version, seq, receipt_id, withdraws, _key):
+def _decision_row(created_at, choice, previous_choice, comment, version, seq, receipt_id, _key):
     when = _when(created_at)
     label = CHOICE_LABELS.get(choice, choice)
-    if withdraws:
+    if withdraws_consent(previous_choice, choice):
         shown = format_html("<strong>{}</strong>", _("Withdrawal: %(choice)s") % {"choice": label})
     else:
         shown = format_html("{}", label)
@@ -89,12 +92,20 @@ def _decision_row(created_at, choice, previous_choice, comment, version, seq, re
     )
 
 
-def event_rows(openings):
-    """A page of the employee's event openings as table rows: seq, time, kind, salt and secret, proof."""
-    openings = list(openings)
-    kinds = dict(AuditEvent.objects.filter(seq__in=[o.seq for o in openings]).values_list("seq", "kind"))
-    context = _context()
-    return [_event_row(o.seq, o.created_at, kinds[o.seq], o.salt, o.secret, context) for o in openings]
+def openings_of(employee):
+    """The openings of the employee's events, in log order, with each event's kind (for a paginator)."""
+    kind = Subquery(AuditEvent.objects.filter(seq=OuterRef("seq")).values("kind"))
+    return (
+        EventOpening.objects.filter(employee=employee)
+        .order_by("seq")
+        .values_list("seq", "created_at", kind, "salt", "secret")
+    )
+
+
+def event_rows(values):
+    """A page of ``openings_of`` as the table's rows."""
+    key = _context()
+    return mark_safe("\n".join(_event_row(*row, key) for row in values))  # noqa: S308 - format_html's
 
 
 @lru_cache(maxsize=ROWS_KEPT)

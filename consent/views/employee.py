@@ -158,9 +158,8 @@ def decision(request):
 @employee_required
 def history(request):
     employee = own_employee(request)
-    decisions = employee.decisions.select_related("explanation_version").order_by("audit_seq")
-    page = Paginator(decisions, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
-    openings = EventOpening.objects.filter(employee=employee).order_by("seq")
+    page = Paginator(history_rows.decisions_of(employee), HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    openings = history_rows.openings_of(employee)
     events_page = Paginator(openings, HISTORY_PAGE_SIZE).get_page(request.GET.get("events_page"))
     context = {
         "page": page,
