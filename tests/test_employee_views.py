@@ -116,6 +116,19 @@ def test_acknowledging_a_superseded_version_is_refused(alice_client, alice):
     assert not alice.acknowledgements.exists()
 
 
+def test_the_explanation_shows_a_new_version_at_once(alice_client, alice):
+    """The explanation's text is a shared part, keyed on the version's content."""
+    from consent import services
+    from consent.explanation_text import shipped_version
+
+    first = alice_client.get("/explanation/").content.decode()
+    services.publish_explanation(
+        actor="system", number=2, fields={**shipped_version(1), "body_ja": "改訂された本文です。"}
+    )
+    second = alice_client.get("/explanation/").content.decode()
+    assert "改訂された本文です。" in second and "改訂された本文です。" not in first
+
+
 def test_the_decision_page_sends_the_unacknowledged_to_the_explanation(alice_client):
     response = alice_client.get("/decision/")
     assert response.status_code == 302 and response.url == reverse("explanation")
