@@ -96,3 +96,22 @@ def test_a_refused_decision_form_is_rendered_afresh(alice_client, alice):
     again = alice_client.get("/decision/").content.decode()
     assert "error-summary" not in again and "my own words" not in again
     assert Choice.OPT_IN in again
+
+
+def test_the_language_switch_is_shared_but_posts_each_sessions_token_and_page(alice, bob):
+    tokens = []
+    for person, path in ((alice, "/help/"), (bob, "/history/"), (alice, "/explanation/")):
+        client = _signed_in(person.user)
+        page = client.get(path, secure=True).content.decode()
+        form = re.search(r'<form class="lang-switch".*?</form>', page, re.S).group(0)
+        token = _csrf_of_form(form, "/i18n/setlang/")
+        tokens.append(token)
+        assert f'name="next" type="hidden" value="{path}"' in form
+        response = client.post(
+            "/i18n/setlang/",
+            {"language": "en", "next": path, "csrfmiddlewaretoken": token},
+            secure=True,
+            headers={"origin": "https://testserver"},
+        )
+        assert response.status_code == 302 and response["Location"].endswith(path)
+    assert len(set(tokens)) == 3
