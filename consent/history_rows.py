@@ -11,7 +11,6 @@ page's CPU.
 
 from functools import lru_cache
 
-from django.db.models import OuterRef, Subquery
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -21,20 +20,11 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from consent import events as event_kinds
-from consent.models import AuditEvent, Choice, EventOpening, withdraws_consent
+from consent.models import Choice, withdraws_consent
 
 # Bounded per process: about 1 kB a row.
 ROWS_KEPT = 10_000
 CHOICE_LABELS = dict(Choice.choices)
-DECISION_FIELDS = (
-    "created_at",
-    "choice",
-    "previous_choice",
-    "comment",
-    "explanation_version__number",
-    "audit_seq",
-    "receipt_id",
-)
 
 
 def _context():
@@ -46,13 +36,8 @@ def _when(moment):
     return date_format(timezone.localtime(moment), "DATETIME_FORMAT")
 
 
-def decisions_of(employee):
-    """The employee's decisions, oldest first, as the values a row shows (for a paginator)."""
-    return employee.decisions.order_by("audit_seq").values_list(*DECISION_FIELDS)
-
-
 def decision_rows(values):
-    """A page of ``decisions_of`` as the table's rows."""
+    """A page of ``hot.decision_rows`` as the table's rows."""
     key = _context()
     return mark_safe("\n".join(_decision_row(*row, key) for row in values))  # noqa: S308 - format_html's
 
@@ -92,18 +77,8 @@ def _decision_row(created_at, choice, previous_choice, comment, version, seq, re
     )
 
 
-def openings_of(employee):
-    """The openings of the employee's events, in log order, with each event's kind (for a paginator)."""
-    kind = Subquery(AuditEvent.objects.filter(seq=OuterRef("seq")).values("kind"))
-    return (
-        EventOpening.objects.filter(employee=employee)
-        .order_by("seq")
-        .values_list("seq", "created_at", kind, "salt", "secret")
-    )
-
-
 def event_rows(values):
-    """A page of ``openings_of`` as the table's rows."""
+    """A page of ``hot.opening_rows`` as the table's rows."""
     key = _context()
     return mark_safe("\n".join(_event_row(*row, key) for row in values))  # noqa: S308 - format_html's
 

@@ -1,12 +1,12 @@
-"""The reads every signed-in request makes, written once as SQL.
+"""The reads every signed-in request makes, and the employee's history, written once as SQL.
 
 Building a query through the ORM (clone, filters, compiler) costs more CPU than
 the database spends answering it; on the employee pages that was most of a
 request. These few reads are written here once, with their columns taken from
 the models (a new field is read too) and run on the connection the router
 names, so replica routing is unchanged. Rows become model instances through
-``Model.from_db`` and the backend's converters, as the ORM would make them.
-Nothing here writes.
+``Model.from_db`` and the backend's converters, as the ORM would make them; the
+history's rows stay tuples of converted values. Nothing here writes.
 """
 
 from functools import cache
@@ -14,37 +14,56 @@ from functools import cache
 from django.contrib.auth import get_user_model
 from django.db import connections, router
 
-from consent.models import Acknowledgement, Decision, Employee, ExplanationVersion, Office, RoleGrant
+from consent.models import (
+    Acknowledgement,
+    AuditEvent,
+    Decision,
+    Employee,
+    EventOpening,
+    ExplanationVersion,
+    Office,
+    RoleGrant,
+)
 
 GRANTED_ROLES = [role for role, _label in RoleGrant.ROLE_CHOICES]
 
 
-class _Columns:
-    """A model's concrete columns under a table alias, and how to turn their values into attributes."""
+class _Values:
+    """Columns (``(table alias, field)`` pairs) and how to turn a row of them into Python values."""
 
-    def __init__(self, model, alias, connection):
-        self.model = model
-        fields = model._meta.concrete_fields
-        self.attnames = [field.attname for field in fields]
-        self.sql = ", ".join(f"{alias}.{connection.ops.quote_name(field.column)}" for field in fields)
+    def __init__(self, columns, connection):
+        self.sql = ", ".join(f"{alias}.{connection.ops.quote_name(field.column)}" for alias, field in columns)
         self.converters = []
-        for field in fields:
+        for alias, field in columns:
             col = field.get_col(alias)
             self.converters.append(
                 (col, connection.ops.get_db_converters(col) + col.get_db_converters(connection))
             )
         self.connection = connection
 
-    def instance(self, db, values):
+    def convert(self, values):
         converted = []
         for value, (col, converters) in zip(values, self.converters, strict=True):
             for converter in converters:
                 value = converter(value, col, self.connection)
             converted.append(value)
-        return self.model.from_db(db, self.attnames, converted)
+        return tuple(converted)
 
     def __len__(self):
-        return len(self.attnames)
+        return len(self.converters)
+
+
+class _Columns(_Values):
+    """A model's concrete columns under a table alias, and how to turn their values into an instance."""
+
+    def __init__(self, model, alias, connection):
+        fields = model._meta.concrete_fields
+        super().__init__([(alias, field) for field in fields], connection)
+        self.model = model
+        self.attnames = [field.attname for field in fields]
+
+    def instance(self, db, values):
+        return self.model.from_db(db, self.attnames, self.convert(values))
 
 
 @cache
@@ -190,3 +209,80 @@ def latest_decision(employee):
         cursor.execute(sql, [employee.pk])
         row = cursor.fetchone()
     return None if row is None else decisions.instance(db, row)
+
+
+class EmployeeRows:
+    """One employee's rows of a table, for a Paginator: counted and sliced by SQL
+    written once (``count()``, ``[start:stop]``), each row a tuple of values."""
+
+    ordered = True
+
+    def __init__(self, db, queries, employee_id):
+        self.db = db
+        self.count_sql, self.page_sql, self.values = queries
+        self.employee_id = employee_id
+
+    def count(self):
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(self.count_sql, [self.employee_id])
+            return cursor.fetchone()[0]
+
+    def __getitem__(self, window):
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(self.page_sql, [self.employee_id, window.stop - window.start, window.start])
+            return [self.values.convert(row) for row in cursor.fetchall()]
+
+
+@cache
+def _decision_rows_queries(db):
+    connection = connections[db]
+    q = connection.ops.quote_name
+    field = Decision._meta.get_field
+    values = _Values(
+        [("d", field(name)) for name in ("created_at", "choice", "previous_choice", "comment")]
+        + [("v", ExplanationVersion._meta.get_field("number"))]
+        + [("d", field(name)) for name in ("audit_seq", "receipt_id")],
+        connection,
+    )
+    table = f"{q(Decision._meta.db_table)} d"
+    count_sql = f"SELECT COUNT(*) FROM {table} WHERE d.employee_id = %s"  # noqa: S608 - names from the models
+    page_sql = (
+        f"SELECT {values.sql} FROM {table}"  # noqa: S608 - names from the models
+        f" JOIN {q(ExplanationVersion._meta.db_table)} v ON v.id = d.explanation_version_id"
+        " WHERE d.employee_id = %s ORDER BY d.audit_seq LIMIT %s OFFSET %s"
+    )
+    return count_sql, page_sql, values
+
+
+def decision_rows(employee):
+    """The employee's decisions, oldest first, as (created_at, choice, previous_choice,
+    comment, explanation version number, audit_seq, receipt_id), for a Paginator."""
+    db = router.db_for_read(Decision)
+    return EmployeeRows(db, _decision_rows_queries(db), employee.pk)
+
+
+@cache
+def _opening_rows_queries(db):
+    connection = connections[db]
+    q = connection.ops.quote_name
+    field = EventOpening._meta.get_field
+    values = _Values(
+        [("o", field("seq")), ("o", field("created_at")), ("e", AuditEvent._meta.get_field("kind"))]
+        + [("o", field("salt")), ("o", field("secret"))],
+        connection,
+    )
+    table = f"{q(EventOpening._meta.db_table)} o"
+    count_sql = f"SELECT COUNT(*) FROM {table} WHERE o.employee_id = %s"  # noqa: S608 - names from the models
+    page_sql = (
+        f"SELECT {values.sql} FROM {table}"  # noqa: S608 - names from the models
+        f" JOIN {q(AuditEvent._meta.db_table)} e ON e.seq = o.seq"
+        " WHERE o.employee_id = %s ORDER BY o.seq LIMIT %s OFFSET %s"
+    )
+    return count_sql, page_sql, values
+
+
+def opening_rows(employee):
+    """The openings of the employee's events in log order, as (seq, created_at, the
+    event's kind, salt, secret), for a Paginator."""
+    db = router.db_for_read(EventOpening)
+    return EmployeeRows(db, _opening_rows_queries(db), employee.pk)

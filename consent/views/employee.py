@@ -158,9 +158,10 @@ def decision(request):
 @employee_required
 def history(request):
     employee = own_employee(request)
-    page = Paginator(history_rows.decisions_of(employee), HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
-    openings = history_rows.openings_of(employee)
-    events_page = Paginator(openings, HISTORY_PAGE_SIZE).get_page(request.GET.get("events_page"))
+    page = Paginator(hot.decision_rows(employee), HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    events_page = Paginator(hot.opening_rows(employee), HISTORY_PAGE_SIZE).get_page(
+        request.GET.get("events_page")
+    )
     context = {
         "page": page,
         "employee": employee,
