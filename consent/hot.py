@@ -23,6 +23,7 @@ from consent.models import (
     ExplanationVersion,
     Office,
     RoleGrant,
+    SwitchoverCase,
 )
 
 GRANTED_ROLES = [role for role, _label in RoleGrant.ROLE_CHOICES]
@@ -286,3 +287,24 @@ def opening_rows(employee):
     event's kind, salt, secret), for a Paginator."""
     db = router.db_for_read(EventOpening)
     return EmployeeRows(db, _opening_rows_queries(db), employee.pk)
+
+
+@cache
+def _latest_switch_query(db):
+    connection = connections[db]
+    steps = _Values([("s", SwitchoverCase._meta.get_field("steps_done"))], connection)
+    sql = (
+        f"SELECT {steps.sql} FROM {connection.ops.quote_name(SwitchoverCase._meta.db_table)} s"  # noqa: S608
+        " WHERE s.employee_id = %s AND s.kind = %s ORDER BY s.opened_at DESC, s.id DESC LIMIT 1"
+    )
+    return sql, steps
+
+
+def latest_switch_steps(employee):
+    """The steps HR recorded on the employee's latest switch-over case, or None without one. One query."""
+    db = router.db_for_read(SwitchoverCase)
+    sql, steps = _latest_switch_query(db)
+    with connections[db].cursor() as cursor:
+        cursor.execute(sql, [employee.pk, SwitchoverCase.SWITCH])
+        row = cursor.fetchone()
+    return None if row is None else steps.convert(row)[0]

@@ -120,3 +120,19 @@ def test_the_history_rows_are_the_employees_own_as_the_orm_reads_them(alice, bob
     rows = hot.opening_rows(alice)
     assert rows.count() == len(openings) and rows[0:20] == openings
     assert rows[2:3] == openings[2:3]
+
+
+def test_the_latest_switch_over_steps_are_read_as_the_orm_reads_them(alice, hr, django_assert_num_queries):
+    from consent.models import SwitchoverCase
+
+    acknowledge(alice)
+    assert hot.latest_switch_steps(alice) is None
+    decide(alice, Choice.OPT_IN)
+    case = SwitchoverCase.objects.get(employee=alice)
+    services.record_switchover_step(user=hr.user, case=case, step="card_received")
+    with django_assert_num_queries(1):
+        steps = hot.latest_switch_steps(alice)
+    assert steps == SwitchoverCase.objects.get(pk=case.pk).steps_done and steps
+    decide(alice, Choice.OPT_OUT)
+    decide(alice, Choice.OPT_IN)
+    assert hot.latest_switch_steps(alice) == {}
