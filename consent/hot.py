@@ -10,6 +10,7 @@ history's rows stay tuples of converted values. Nothing here writes.
 """
 
 from functools import cache
+from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.db import connections, router
@@ -218,10 +219,10 @@ class EmployeeRows:
 
     ordered = True
 
-    def __init__(self, db, queries, employee_id):
-        self.db = db
-        self.count_sql, self.page_sql, self.values = queries
-        self.employee_id = employee_id
+    def __init__(self, table, employee):
+        self.db = router.db_for_read(table.model)
+        self.count_sql, self.page_sql, self.values = _employee_rows_queries(self.db, table)
+        self.employee_id = employee.pk
 
     def count(self):
         with connections[self.db].cursor() as cursor:
@@ -234,59 +235,59 @@ class EmployeeRows:
             return [self.values.convert(row) for row in cursor.fetchall()]
 
 
+class _Table(NamedTuple):
+    """An employee's table (alias t, with an employee_id), one joined table (alias j), the columns read."""
+
+    model: type
+    joined: type
+    on: str
+    columns: tuple
+    order: str
+
+
 @cache
-def _decision_rows_queries(db):
+def _employee_rows_queries(db, table):
     connection = connections[db]
     q = connection.ops.quote_name
-    field = Decision._meta.get_field
-    values = _Values(
-        [("d", field(name)) for name in ("created_at", "choice", "previous_choice", "comment")]
-        + [("v", ExplanationVersion._meta.get_field("number"))]
-        + [("d", field(name)) for name in ("audit_seq", "receipt_id")],
-        connection,
-    )
-    table = f"{q(Decision._meta.db_table)} d"
-    count_sql = f"SELECT COUNT(*) FROM {table} WHERE d.employee_id = %s"  # noqa: S608 - names from the models
+    models = {"t": table.model, "j": table.joined}
+    columns = [(alias, models[alias]._meta.get_field(name)) for alias, name in table.columns]
+    values = _Values(columns, connection)
+    source = f"{q(table.model._meta.db_table)} t"
+    count_sql = f"SELECT COUNT(*) FROM {source} WHERE t.employee_id = %s"  # noqa: S608 - names from the models
     page_sql = (
-        f"SELECT {values.sql} FROM {table}"  # noqa: S608 - names from the models
-        f" JOIN {q(ExplanationVersion._meta.db_table)} v ON v.id = d.explanation_version_id"
-        " WHERE d.employee_id = %s ORDER BY d.audit_seq LIMIT %s OFFSET %s"
+        f"SELECT {values.sql} FROM {source} JOIN {q(table.joined._meta.db_table)} j ON {table.on}"  # noqa: S608
+        f" WHERE t.employee_id = %s ORDER BY {table.order} LIMIT %s OFFSET %s"
     )
     return count_sql, page_sql, values
+
+
+DECISION_ROWS = _Table(
+    Decision,
+    ExplanationVersion,
+    "j.id = t.explanation_version_id",
+    (("t", "created_at"), ("t", "choice"), ("t", "previous_choice"), ("t", "comment"))
+    + (("j", "number"), ("t", "audit_seq"), ("t", "receipt_id")),
+    "t.audit_seq",
+)
+OPENING_ROWS = _Table(
+    EventOpening,
+    AuditEvent,
+    "j.seq = t.seq",
+    (("t", "seq"), ("t", "created_at"), ("j", "kind"), ("t", "salt"), ("t", "secret")),
+    "t.seq",
+)
 
 
 def decision_rows(employee):
     """The employee's decisions, oldest first, as (created_at, choice, previous_choice,
     comment, explanation version number, audit_seq, receipt_id), for a Paginator."""
-    db = router.db_for_read(Decision)
-    return EmployeeRows(db, _decision_rows_queries(db), employee.pk)
-
-
-@cache
-def _opening_rows_queries(db):
-    connection = connections[db]
-    q = connection.ops.quote_name
-    field = EventOpening._meta.get_field
-    values = _Values(
-        [("o", field("seq")), ("o", field("created_at")), ("e", AuditEvent._meta.get_field("kind"))]
-        + [("o", field("salt")), ("o", field("secret"))],
-        connection,
-    )
-    table = f"{q(EventOpening._meta.db_table)} o"
-    count_sql = f"SELECT COUNT(*) FROM {table} WHERE o.employee_id = %s"  # noqa: S608 - names from the models
-    page_sql = (
-        f"SELECT {values.sql} FROM {table}"  # noqa: S608 - names from the models
-        f" JOIN {q(AuditEvent._meta.db_table)} e ON e.seq = o.seq"
-        " WHERE o.employee_id = %s ORDER BY o.seq LIMIT %s OFFSET %s"
-    )
-    return count_sql, page_sql, values
+    return EmployeeRows(DECISION_ROWS, employee)
 
 
 def opening_rows(employee):
     """The openings of the employee's events in log order, as (seq, created_at, the
     event's kind, salt, secret), for a Paginator."""
-    db = router.db_for_read(EventOpening)
-    return EmployeeRows(db, _opening_rows_queries(db), employee.pk)
+    return EmployeeRows(OPENING_ROWS, employee)
 
 
 @cache
