@@ -1,50 +1,71 @@
-"""The reads every signed-in request makes, written once as SQL.
+"""The reads every signed-in request makes, and the employee's history, written once as SQL.
 
 Building a query through the ORM (clone, filters, compiler) costs more CPU than
 the database spends answering it; on the employee pages that was most of a
 request. These few reads are written here once, with their columns taken from
 the models (a new field is read too) and run on the connection the router
 names, so replica routing is unchanged. Rows become model instances through
-``Model.from_db`` and the backend's converters, as the ORM would make them.
-Nothing here writes.
+``Model.from_db`` and the backend's converters, as the ORM would make them; the
+history's rows stay tuples of converted values. Nothing here writes.
 """
 
 from functools import cache
+from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.db import connections, router
 
-from consent.models import Acknowledgement, Decision, Employee, ExplanationVersion, Office, RoleGrant
+from consent.models import (
+    Acknowledgement,
+    AuditEvent,
+    Decision,
+    Employee,
+    EventOpening,
+    ExplanationVersion,
+    Office,
+    RoleGrant,
+    SwitchoverCase,
+)
 
 GRANTED_ROLES = [role for role, _label in RoleGrant.ROLE_CHOICES]
 
 
-class _Columns:
-    """A model's concrete columns under a table alias, and how to turn their values into attributes."""
+class _Values:
+    """Columns (``(table alias, field)`` pairs) and how to turn a row of them into Python values."""
 
-    def __init__(self, model, alias, connection):
-        self.model = model
-        fields = model._meta.concrete_fields
-        self.attnames = [field.attname for field in fields]
-        self.sql = ", ".join(f"{alias}.{connection.ops.quote_name(field.column)}" for field in fields)
+    def __init__(self, columns, connection):
+        self.sql = ", ".join(f"{alias}.{connection.ops.quote_name(field.column)}" for alias, field in columns)
         self.converters = []
-        for field in fields:
+        for alias, field in columns:
             col = field.get_col(alias)
             self.converters.append(
                 (col, connection.ops.get_db_converters(col) + col.get_db_converters(connection))
             )
         self.connection = connection
 
-    def instance(self, db, values):
+    def convert(self, values):
         converted = []
         for value, (col, converters) in zip(values, self.converters, strict=True):
             for converter in converters:
                 value = converter(value, col, self.connection)
             converted.append(value)
-        return self.model.from_db(db, self.attnames, converted)
+        return tuple(converted)
 
     def __len__(self):
-        return len(self.attnames)
+        return len(self.converters)
+
+
+class _Columns(_Values):
+    """A model's concrete columns under a table alias, and how to turn their values into an instance."""
+
+    def __init__(self, model, alias, connection):
+        fields = model._meta.concrete_fields
+        super().__init__([(alias, field) for field in fields], connection)
+        self.model = model
+        self.attnames = [field.attname for field in fields]
+
+    def instance(self, db, values):
+        return self.model.from_db(db, self.attnames, self.convert(values))
 
 
 @cache
@@ -190,3 +211,101 @@ def latest_decision(employee):
         cursor.execute(sql, [employee.pk])
         row = cursor.fetchone()
     return None if row is None else decisions.instance(db, row)
+
+
+class EmployeeRows:
+    """One employee's rows of a table, for a Paginator: counted and sliced by SQL
+    written once (``count()``, ``[start:stop]``), each row a tuple of values."""
+
+    ordered = True
+
+    def __init__(self, table, employee):
+        self.db = router.db_for_read(table.model)
+        self.count_sql, self.page_sql, self.values = _employee_rows_queries(self.db, table)
+        self.employee_id = employee.pk
+
+    def count(self):
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(self.count_sql, [self.employee_id])
+            return cursor.fetchone()[0]
+
+    def __getitem__(self, window):
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(self.page_sql, [self.employee_id, window.stop - window.start, window.start])
+            return [self.values.convert(row) for row in cursor.fetchall()]
+
+
+class _Table(NamedTuple):
+    """An employee's table (alias t, with an employee_id), one joined table (alias j), the columns read."""
+
+    model: type
+    joined: type
+    on: str
+    columns: tuple
+    order: str
+
+
+@cache
+def _employee_rows_queries(db, table):
+    connection = connections[db]
+    q = connection.ops.quote_name
+    models = {"t": table.model, "j": table.joined}
+    columns = [(alias, models[alias]._meta.get_field(name)) for alias, name in table.columns]
+    values = _Values(columns, connection)
+    source = f"{q(table.model._meta.db_table)} t"
+    count_sql = f"SELECT COUNT(*) FROM {source} WHERE t.employee_id = %s"  # noqa: S608 - names from the models
+    page_sql = (
+        f"SELECT {values.sql} FROM {source} JOIN {q(table.joined._meta.db_table)} j ON {table.on}"  # noqa: S608
+        f" WHERE t.employee_id = %s ORDER BY {table.order} LIMIT %s OFFSET %s"
+    )
+    return count_sql, page_sql, values
+
+
+DECISION_ROWS = _Table(
+    Decision,
+    ExplanationVersion,
+    "j.id = t.explanation_version_id",
+    (("t", "created_at"), ("t", "choice"), ("t", "previous_choice"), ("t", "comment"))
+    + (("j", "number"), ("t", "audit_seq"), ("t", "receipt_id")),
+    "t.audit_seq",
+)
+OPENING_ROWS = _Table(
+    EventOpening,
+    AuditEvent,
+    "j.seq = t.seq",
+    (("t", "seq"), ("t", "created_at"), ("j", "kind"), ("t", "salt"), ("t", "secret")),
+    "t.seq",
+)
+
+
+def decision_rows(employee):
+    """The employee's decisions, oldest first, as (created_at, choice, previous_choice,
+    comment, explanation version number, audit_seq, receipt_id), for a Paginator."""
+    return EmployeeRows(DECISION_ROWS, employee)
+
+
+def opening_rows(employee):
+    """The openings of the employee's events in log order, as (seq, created_at, the
+    event's kind, salt, secret), for a Paginator."""
+    return EmployeeRows(OPENING_ROWS, employee)
+
+
+@cache
+def _latest_switch_query(db):
+    connection = connections[db]
+    steps = _Values([("s", SwitchoverCase._meta.get_field("steps_done"))], connection)
+    sql = (
+        f"SELECT {steps.sql} FROM {connection.ops.quote_name(SwitchoverCase._meta.db_table)} s"  # noqa: S608
+        " WHERE s.employee_id = %s AND s.kind = %s ORDER BY s.opened_at DESC, s.id DESC LIMIT 1"
+    )
+    return sql, steps
+
+
+def latest_switch_steps(employee):
+    """The steps HR recorded on the employee's latest switch-over case, or None without one. One query."""
+    db = router.db_for_read(SwitchoverCase)
+    sql, steps = _latest_switch_query(db)
+    with connections[db].cursor() as cursor:
+        cursor.execute(sql, [employee.pk, SwitchoverCase.SWITCH])
+        row = cursor.fetchone()
+    return None if row is None else steps.convert(row)[0]

@@ -230,6 +230,11 @@ class Choice(models.TextChoices):
     UNDECIDED = "undecided", _("Not decided yet")
 
 
+def withdraws_consent(previous_choice, choice):
+    """A change from opt-in to anything else withdraws the consent given (撤回)."""
+    return previous_choice == Choice.OPT_IN and choice != Choice.OPT_IN
+
+
 class Decision(models.Model):
     """One decision an employee recorded; the latest one is their current choice."""
 
@@ -256,8 +261,7 @@ class Decision(models.Model):
 
     @property
     def withdraws_consent(self):
-        """A change from opt-in to anything else withdraws the consent given (撤回)."""
-        return self.previous_choice == Choice.OPT_IN and self.choice != Choice.OPT_IN
+        return withdraws_consent(self.previous_choice, self.choice)
 
 
 class AuditHead(models.Model):

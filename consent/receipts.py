@@ -12,7 +12,6 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from consent import events as event_kinds
 from consent.audit import rfc3339
 from consent.models import AuditEvent, Choice, EventOpening
 
@@ -137,12 +136,3 @@ def consent_record(request, decision, data):
             "ledger:inclusionProof": {"@id": data["audit"]["proof_url"]},
         },
     }
-
-
-def events_of(openings):
-    """``(opening, event, label)`` for a page of the employee's openings, in two queries."""
-    openings = list(openings)
-    events = AuditEvent.objects.in_bulk([o.seq for o in openings], field_name="seq")
-    return [
-        (opening, events[opening.seq], event_kinds.label(events[opening.seq].kind)) for opening in openings
-    ]

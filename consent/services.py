@@ -276,12 +276,7 @@ def card_work_to_undo(employee):
 
     If so, withdrawing opens a revert task that shows HR the employee's name,
     and the decision page must say so before they confirm."""
-    latest = (
-        SwitchoverCase.objects.filter(employee=employee, kind=SwitchoverCase.SWITCH)
-        .order_by("-opened_at", "-pk")
-        .first()
-    )
-    return latest is not None and bool(latest.steps_done)
+    return bool(hot.latest_switch_steps(employee))
 
 
 def withdrawal_names_employee(employee):

@@ -116,6 +116,19 @@ def test_acknowledging_a_superseded_version_is_refused(alice_client, alice):
     assert not alice.acknowledgements.exists()
 
 
+def test_the_explanation_shows_a_new_version_at_once(alice_client, alice):
+    """The explanation's text is a shared part, keyed on the version's content."""
+    from consent import services
+    from consent.explanation_text import shipped_version
+
+    first = alice_client.get("/explanation/").content.decode()
+    services.publish_explanation(
+        actor="system", number=2, fields={**shipped_version(1), "body_ja": "改訂された本文です。"}
+    )
+    second = alice_client.get("/explanation/").content.decode()
+    assert "改訂された本文です。" in second and "改訂された本文です。" not in first
+
+
 def test_the_decision_page_sends_the_unacknowledged_to_the_explanation(alice_client):
     response = alice_client.get("/decision/")
     assert response.status_code == 302 and response.url == reverse("explanation")
@@ -226,6 +239,37 @@ def test_history_is_paginated(alice_client, alice):
 
 def test_history_is_empty_before_any_decision(alice_client):
     assert "まだ何も記録していません" in alice_client.get("/history/").content.decode()
+
+
+def test_history_rows_are_each_employees_own_though_rendered_once(client, alice, bob):
+    """Rows are memoised per process (consent/history_rows.py): each person still sees
+    only their own decisions and events, whoever opened a history first."""
+    seen = {}
+    for employee, comment in ((alice, "alice's own note"), (bob, "bob's own note")):
+        acknowledge(employee)
+        decide(employee, Choice.OPT_IN, comment=comment)
+        client.force_login(employee.user)
+        client.get("/history/")
+        seen[employee.pk] = client.get("/history/").content.decode()
+    for employee, other in ((alice, bob), (bob, alice)):
+        html = seen[employee.pk]
+        for own in (employee.decisions.get(), *employee.openings.all()):
+            assert (own.receipt_id if hasattr(own, "receipt_id") else own.salt) in html
+        assert other.decisions.get().comment not in html
+        assert other.decisions.get().receipt_id not in html
+        assert all(opening.salt not in html for opening in other.openings.all())
+
+
+def test_history_rows_follow_the_language(alice_client, alice):
+    acknowledge(alice)
+    decide(alice, Choice.OPT_IN)
+    decide(alice, Choice.OPT_OUT)
+    japanese = alice_client.get("/history/").content.decode()
+    alice_client.cookies["django_language"] = "en"
+    english = alice_client.get("/history/").content.decode()
+    assert "撤回：一体化しない" in japanese and ">受付票<" in japanese
+    assert "Withdrawal: Do not combine them (opt out)" in english and ">Receipt<" in english
+    assert "撤回" not in english and "受付票" not in english
 
 
 def test_the_json_receipt_carries_what_an_employee_needs(alice_client, alice):

@@ -90,3 +90,49 @@ def test_the_locked_employee_and_acknowledgement(alice, django_assert_num_querie
         assert hot.locked_employee_and_acknowledgement(alice.user) == (None, None)
     with pytest.raises(PermissionError):
         decide(alice, Choice.OPT_IN)
+
+
+def test_the_history_rows_are_the_employees_own_as_the_orm_reads_them(alice, bob, django_assert_num_queries):
+    from consent.models import AuditEvent
+
+    for person in (alice, bob):
+        acknowledge(person)
+        for choice in (Choice.OPT_IN, Choice.OPT_OUT, Choice.UNDECIDED):
+            decide(person, choice, comment=f"{person.display_name} {choice}")
+    decisions = alice.decisions.order_by("audit_seq")
+    expected = [
+        (
+            d.created_at,
+            d.choice,
+            d.previous_choice,
+            d.comment,
+            d.explanation_version.number,
+            d.audit_seq,
+            d.receipt_id,
+        )
+        for d in decisions
+    ]
+    rows = hot.decision_rows(alice)
+    with django_assert_num_queries(2):
+        assert rows.count() == 3 and rows[1:3] == expected[1:3]
+    kinds = dict(AuditEvent.objects.values_list("seq", "kind"))
+    openings = [(o.seq, o.created_at, kinds[o.seq], o.salt, o.secret) for o in alice.openings.order_by("seq")]
+    rows = hot.opening_rows(alice)
+    assert rows.count() == len(openings) and rows[0:20] == openings
+    assert rows[2:3] == openings[2:3]
+
+
+def test_the_latest_switch_over_steps_are_read_as_the_orm_reads_them(alice, hr, django_assert_num_queries):
+    from consent.models import SwitchoverCase
+
+    acknowledge(alice)
+    assert hot.latest_switch_steps(alice) is None
+    decide(alice, Choice.OPT_IN)
+    case = SwitchoverCase.objects.get(employee=alice)
+    services.record_switchover_step(user=hr.user, case=case, step="card_received")
+    with django_assert_num_queries(1):
+        steps = hot.latest_switch_steps(alice)
+    assert steps == SwitchoverCase.objects.get(pk=case.pk).steps_done and steps
+    decide(alice, Choice.OPT_OUT)
+    decide(alice, Choice.OPT_IN)
+    assert hot.latest_switch_steps(alice) == {}

@@ -24,7 +24,7 @@ def decided(alice, alice_client):
     [
         ("/explanation/", 3),  # + current version with its acknowledgement
         ("/decision/", 4),  # + current version with its acknowledgement, latest decision
-        ("/history/", 7),  # + two counts, decisions, openings, their events
+        ("/history/", 6),  # + two counts, decisions, openings with their events' kinds (SQL in hot.py)
     ],
 )
 def test_an_employee_page_asks_a_fixed_number_of_queries(

@@ -45,3 +45,73 @@ def test_the_language_of_a_shared_part_is_the_visitors(alice):
     client.cookies["django_language"] = "en"
     english = client.get("/help/", secure=True).content.decode()
     assert ">Home<" in english and "ホーム" not in english
+
+
+def _csrf_of_form(page, action):
+    form = rf'action="{action}"[^>]*>\s*<input[^>]*name="csrfmiddlewaretoken" value="([^"]+)"'
+    return re.search(form, page).group(1)
+
+
+def test_the_decision_form_is_shared_per_warning_and_carries_each_sessions_token(alice, bob, hr):
+    """The unbound decision form is rendered once per language and warning: a
+    warned employee gets the warned form, the next one not, each with their own token."""
+    from consent import services
+    from consent.models import Choice, SwitchoverCase
+    from tests.conftest import acknowledge, decide
+
+    for person in (alice, bob):
+        acknowledge(person)
+        decide(person, Choice.OPT_IN)
+    services.record_switchover_step(
+        user=hr.user, case=SwitchoverCase.objects.get(employee=bob), step="card_received"
+    )
+    warned = '<input type="hidden" name="warned" value="1">'
+    pages, tokens = {}, []
+    for person in (alice, bob, alice):
+        client = _signed_in(person.user)
+        page = client.get("/decision/", secure=True).content.decode()
+        pages[person.pk] = page
+        tokens.append(token := _csrf_of_form(page, "/decision/"))
+        form = {"choice": Choice.UNDECIDED, "comment": "", "csrfmiddlewaretoken": token}
+        if warned in page:
+            form["warned"] = "1"
+        response = client.post("/decision/", form, secure=True, headers={"origin": "https://testserver"})
+        assert response.status_code == 302 and "/receipts/" in response["Location"]
+        decide(person, Choice.OPT_IN)
+    assert len(set(tokens)) == 3
+    names_you = "カードの作業を元に戻す作業であなたの名前を見ます"
+    assert warned in pages[bob.pk] and pages[bob.pk].count(names_you) == 2
+    assert warned not in pages[alice.pk] and names_you not in pages[alice.pk]
+
+
+def test_a_refused_decision_form_is_rendered_afresh(alice_client, alice):
+    from consent.models import Choice
+    from tests.conftest import acknowledge
+
+    acknowledge(alice)
+    assert "error-summary" not in alice_client.get("/decision/").content.decode()
+    response = alice_client.post("/decision/", {"choice": "maybe", "comment": "my own words"})
+    page = response.content.decode()
+    assert response.status_code == 400 and "error-summary" in page and "my own words" in page
+    again = alice_client.get("/decision/").content.decode()
+    assert "error-summary" not in again and "my own words" not in again
+    assert Choice.OPT_IN in again
+
+
+def test_the_language_switch_is_shared_but_posts_each_sessions_token_and_page(alice, bob):
+    tokens = []
+    for person, path in ((alice, "/help/"), (bob, "/history/"), (alice, "/explanation/")):
+        client = _signed_in(person.user)
+        page = client.get(path, secure=True).content.decode()
+        form = re.search(r'<form class="lang-switch".*?</form>', page, re.S).group(0)
+        token = _csrf_of_form(form, "/i18n/setlang/")
+        tokens.append(token)
+        assert f'name="next" type="hidden" value="{path}"' in form
+        response = client.post(
+            "/i18n/setlang/",
+            {"language": "en", "next": path, "csrfmiddlewaretoken": token},
+            secure=True,
+            headers={"origin": "https://testserver"},
+        )
+        assert response.status_code == 302 and response["Location"].endswith(path)
+    assert len(set(tokens)) == 3

@@ -20,11 +20,19 @@ _CSRF_MARK = f"csrf{secrets.token_hex(16)}"
 
 
 class SharedNode(template.Node):
-    def __init__(self, name, nodelist):
+    # Not a container for get_nodes_by_type: no block lives inside a shared part,
+    # and {% extends %} walks the parent's tree on every render.
+    child_nodelists = ()
+
+    def __init__(self, name, nodelist, keys=(), unless=None):
         self.name = name
         self.nodelist = nodelist
+        self.keys = keys
+        self.unless = unless
 
     def render(self, context):
+        if self.unless is not None and self.unless.resolve(context):
+            return self.nodelist.render(context)
         user = context.get("user")
         request = context.get("request")
         match = getattr(request, "resolver_match", None)
@@ -35,6 +43,7 @@ class SharedNode(template.Node):
             bool(user and user.is_authenticated),
             frozenset(context.get("roles") or ()),
             match.url_name if match else None,
+            *(value.resolve(context) for value in self.keys),
         )
         html = _rendered.get(key)
         if html is None:
@@ -47,16 +56,20 @@ class SharedNode(template.Node):
 
 @register.tag
 def shared(parser, token):
-    """``{% shared "name" %}…{% endshared %}``: rendered once per language, sign-in
-    state, role set and URL name, then reused; its CSRF token is the request's own.
-    Only for parts that read nothing else."""
-    try:
-        _tag, name = token.split_contents()
-    except ValueError:
-        raise template.TemplateSyntaxError("shared takes one name") from None
+    """``{% shared "name" [value ...] [unless condition] %}…{% endshared %}``: rendered
+    once per language, sign-in state, role set, URL name and the values given, then
+    reused; its CSRF token is the request's own. Only for parts that read nothing
+    else. While the condition holds (a bound form), the part is rendered afresh."""
+    bits = token.split_contents()
+    unless = None
+    if len(bits) > 2 and bits[-2] == "unless":
+        unless = parser.compile_filter(bits[-1])
+        bits = bits[:-2]
+    if len(bits) < 2:
+        raise template.TemplateSyntaxError("shared takes a name")
     nodelist = parser.parse(("endshared",))
     parser.delete_first_token()
-    return SharedNode(name, nodelist)
+    return SharedNode(bits[1], nodelist, [parser.compile_filter(bit) for bit in bits[2:]], unless)
 
 
 @register.filter

@@ -7,11 +7,11 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from consent import chain, hot, log, services
+from consent import chain, history_rows, hot, log, services
 from consent.access import employee_required, has_role, own_decision_or_404, own_employee, sign_in_method
 from consent.forms import AcknowledgeForm, DecisionForm
 from consent.models import Choice, EventOpening, ExplanationVersion
-from consent.receipts import consent_record, events_of, receipt_data, recorded_through
+from consent.receipts import consent_record, receipt_data, recorded_through
 
 HISTORY_PAGE_SIZE = 20
 
@@ -158,15 +158,16 @@ def decision(request):
 @employee_required
 def history(request):
     employee = own_employee(request)
-    decisions = employee.decisions.select_related("explanation_version").order_by("audit_seq")
-    page = Paginator(decisions, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
-    openings = EventOpening.objects.filter(employee=employee).order_by("seq")
-    events_page = Paginator(openings, HISTORY_PAGE_SIZE).get_page(request.GET.get("events_page"))
+    page = Paginator(hot.decision_rows(employee), HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    events_page = Paginator(hot.opening_rows(employee), HISTORY_PAGE_SIZE).get_page(
+        request.GET.get("events_page")
+    )
     context = {
         "page": page,
         "employee": employee,
         "events_page": events_page,
-        "events": events_of(events_page.object_list),
+        "decision_rows": history_rows.decision_rows(page.object_list),
+        "event_rows": history_rows.event_rows(events_page.object_list),
     }
     return render(request, "consent/history.html", context)
 
