@@ -242,12 +242,14 @@ def record_decision(*, user, choice, comment="", channel="web", sign_in_method="
     employee.current_choice = choice
     employee.save(update_fields=["current_choice"])
     _follow_switchover(employee, previous, choice, decision.created_at)
-    event = audit.append(
-        "decision.recorded", actor=audit.EMPLOYEE, opening_for=employee, secret=secret, payload=payload
+    audit.append(
+        "decision.recorded",
+        actor=audit.EMPLOYEE,
+        opening_for=employee,
+        secret=secret,
+        payload=payload,
+        record=decision,
     )
-    decision.audit_seq = event.seq
-    decision.entry_hash = event.entry_hash
-    decision.save()
     if user.email and not demo:
         transaction.on_commit(lambda: _send_confirmation(user, decision))
     return decision
