@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from django.apps import apps as global_apps
 from django.conf import settings
 from django.db import transaction
-from django.db.models.sql import InsertQuery, UpdateQuery
 from django.utils import timezone
 
 from consent import chain, events
@@ -107,9 +106,7 @@ def link(
     )
 
 
-def append(
-    kind, *, actor, subject=None, payload=None, opening_for=None, secret=None, record=None, apps=None
-):
+def append(kind, *, actor, subject=None, payload=None, opening_for=None, secret=None, record=None, apps=None):
     """Append one event and return it. Must run inside the transaction it records.
 
     ``opening_for`` (an Employee) makes the subject a commitment to the
@@ -190,26 +187,30 @@ def _store(rows, head):
         return
     q = connection.ops.quote_name
     writes, params, returned = [], [], []
+    # The statements the ORM's compilers would write, without their per-call
+    # machinery: it was most of the time spent holding the head.
     for objs in rows:
         if not objs:
             continue
         opts = objs[0]._meta
-        query = InsertQuery(type(objs[0]))
-        query.insert_values([f for f in opts.local_concrete_fields if f is not opts.auto_field], objs)
-        compiler = query.get_compiler(connection=connection)
+        fields = [f for f in opts.local_concrete_fields if f is not opts.auto_field]
         name = f"w{len(writes)}"
-        if len(objs) == 1:
-            compiler.returning_fields = [opts.pk]
-            returned.append((objs[0], f"(SELECT {q(opts.pk.column)} FROM {name})"))  # noqa: S608
-        [(sql, values)] = compiler.as_sql()
+        row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        sql = (
+            f"INSERT INTO {q(opts.db_table)} ({', '.join(q(f.column) for f in fields)})"  # noqa: S608
+            f" VALUES {', '.join([row] * len(objs))} RETURNING {q(opts.pk.column)}"
+        )
         writes.append(f"{name} AS ({sql})")
-        params += values
-    update = UpdateQuery(type(head))
-    update.add_update_values({name: getattr(head, name) for name in head_fields})
-    update.add_filter("pk", head.pk)
-    sql, values = update.get_compiler(connection=connection).as_sql()
-    writes.append(f"w{len(writes)} AS ({sql})")
-    params += values
+        params += [f.get_db_prep_save(f.pre_save(obj, True), connection) for obj in objs for f in fields]
+        if len(objs) == 1:
+            returned.append((objs[0], f"(SELECT {q(opts.pk.column)} FROM {name})"))  # noqa: S608
+    fields = [head._meta.get_field(name) for name in head_fields]
+    assignments = ", ".join(f"{q(f.column)} = %s" for f in fields)
+    writes.append(
+        f"w{len(writes)} AS (UPDATE {q(head._meta.db_table)} SET {assignments}"  # noqa: S608
+        f" WHERE {q(head._meta.pk.column)} = %s)"
+    )
+    params += [f.get_db_prep_save(getattr(head, f.attname), connection) for f in fields] + [head.pk]
     with connection.cursor() as cursor:
         cursor.execute(f"WITH {', '.join(writes)} SELECT {', '.join(key for _, key in returned)}", params)
         keys = cursor.fetchone()
