@@ -107,13 +107,12 @@ def publish_explanation(*, actor, number, fields):
         **fields,
     )
     version.full_clean(exclude=["audit_seq"])
-    event = audit.append(
+    audit.append(
         "explanation.published",
         actor=actor,
         payload={"version": number, "content_hash": version.content_hash},
+        record=version,
     )
-    version.audit_seq = event.seq
-    version.save()
     return version
 
 
@@ -168,11 +167,13 @@ def acknowledge_explanation(*, user, version, demo=False):
         payload["demo"] = True
     now = timezone.now()
     acknowledgement = Acknowledgement(employee=employee, version=version, created_at=now, audit_seq=0)
-    event = audit.append(
-        "explanation.acknowledged", actor=audit.EMPLOYEE, opening_for=employee, payload=payload
+    audit.append(
+        "explanation.acknowledged",
+        actor=audit.EMPLOYEE,
+        opening_for=employee,
+        payload=payload,
+        record=acknowledgement,
     )
-    acknowledgement.audit_seq = event.seq
-    acknowledgement.save()
     return acknowledgement
 
 
@@ -441,7 +442,7 @@ def publish_notice(*, user, title, body, offices=(), accept_flagged=False):
         published_at=timezone.now(),
         audit_seq=0,
     )
-    event = audit.append(
+    audit.append(
         "notice.published",
         actor=audit.staff_identity(user),
         payload={
@@ -449,9 +450,8 @@ def publish_notice(*, user, title, body, offices=(), accept_flagged=False):
             "offices": sorted(o.code for o in offices),
             "flagged_words": flagged,
         },
+        record=notice,
     )
-    notice.audit_seq = event.seq
-    notice.save()
     notice.offices.set(offices)
     return notice
 
