@@ -248,4 +248,3 @@ def test_a_decision_holds_the_head_for_one_write_and_the_commit(alice):
     assert EventOpening.objects.get(seq=event.seq).employee == alice
     assert AuditHead.objects.get().entry_hash == event.entry_hash
     assert run_verify()[0] == 0
-
