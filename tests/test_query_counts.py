@@ -46,3 +46,14 @@ def test_a_decision_asks_a_fixed_number_of_queries(decided, alice, django_assert
         response = decided.post("/decision/", {"choice": Choice.OPT_OUT, "comment": ""}, secure=True)
     assert response.status_code == 302 and "/receipts/" in response["Location"]
     assert Decision.objects.count() == before + 1
+
+
+def test_a_warned_withdrawal_looks_for_card_work_once(decided, alice, django_assert_max_num_queries):
+    """From the page that showed the warning (warned=1) only the service looks for HR's
+    card work, under the employee's lock: the view's own look is for a page without it."""
+    decide(alice, Choice.OPT_IN)
+    form = {"choice": Choice.OPT_OUT, "comment": "", "warned": "1"}
+    # As above, plus the switch-over to close: its latest case read, then its update.
+    with django_assert_max_num_queries(10 if connection.vendor == "postgresql" else 14):
+        response = decided.post("/decision/", form, secure=True)
+    assert response.status_code == 302 and "/receipts/" in response["Location"]
