@@ -106,16 +106,20 @@ def link(
     )
 
 
-def append(kind, *, actor, subject=None, payload=None, opening_for=None, secret=None, apps=None):
+def append(kind, *, actor, subject=None, payload=None, opening_for=None, secret=None, record=None, apps=None):
     """Append one event and return it. Must run inside the transaction it records.
 
     ``opening_for`` (an Employee) makes the subject a commitment to the
     employee's pseudonym plus ``secret`` (the fields only they may see); the
-    opening is stored with the event. ``apps`` is a migration's app registry.
-    ``kind`` and the payload's keys must be declared in ``consent.events``.
+    opening is stored with the event. ``record`` is the unsaved row the event
+    records (a decision, ...): its ``audit_seq`` (and ``entry_hash``, when it
+    has one) are set to the event's and it is inserted with it. ``apps`` is a
+    migration's app registry. ``kind`` and the payload's keys must be declared
+    in ``consent.events``.
 
     Call it last in the transaction: the head row stays locked until commit,
-    and every other writer waits on it.
+    and every other writer waits on it. Under the lock there is one read (the
+    head) and one write (``_store``); everything else is done before or after.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit.append must run inside the transaction it records")
@@ -137,7 +141,7 @@ def append(kind, *, actor, subject=None, payload=None, opening_for=None, secret=
         pseudonym=opening_for.pseudonym if opening_for is not None else None,
         secret=secret,
     )
-    event = registry.get_model("consent", "AuditEvent").objects.create(
+    event = registry.get_model("consent", "AuditEvent")(
         seq=new.seq,
         body=new.body.decode(),
         leaf_hash=new.leaf.hex(),
@@ -148,16 +152,72 @@ def append(kind, *, actor, subject=None, payload=None, opening_for=None, secret=
         occurred_at=new.occurred_at,
     )
     node_model = registry.get_model("consent", "LogNode")
-    node_model.objects.bulk_create(node_model(level=lv, index=i, hash=h.hex()) for lv, i, h in new.nodes)
+    rows = [[event], [node_model(level=lv, index=i, hash=h.hex()) for lv, i, h in new.nodes]]
     if new.opening is not None:
-        registry.get_model("consent", "EventOpening").objects.create(
-            seq=new.seq, employee=opening_for, created_at=now, **new.opening
-        )
+        opening_model = registry.get_model("consent", "EventOpening")
+        rows.append([opening_model(seq=new.seq, employee=opening_for, created_at=now, **new.opening)])
+    if record is not None:
+        record.audit_seq = event.seq
+        if hasattr(record, "entry_hash"):
+            record.entry_hash = event.entry_hash
+        rows.append([record])
     head.seq = new.seq
-    head.entry_hash = new.entry.hex()
+    head.entry_hash = event.entry_hash
     head.frontier = [h.hex() for h in new.frontier]
-    head.save(update_fields=["seq", "entry_hash", "frontier"])
+    _store(rows, head)
     return event
+
+
+def _store(rows, head):
+    """Insert ``rows`` (lists of new instances of one model each; a list of one gets
+    its primary key) and save ``head``'s seq, entry hash and frontier.
+
+    On PostgreSQL this is one statement, each write a data-modifying WITH, so the
+    head is held for one round trip after its read, and the commit. Elsewhere
+    (SQLite: in process, no round trips) the writes are made one by one."""
+    connection = transaction.get_connection()
+    head_fields = ["seq", "entry_hash", "frontier"]
+    if connection.vendor != "postgresql":
+        for objs in rows:
+            if len(objs) == 1:
+                objs[0].save(force_insert=True)
+            elif objs:
+                type(objs[0])._base_manager.bulk_create(objs)
+        head.save(update_fields=head_fields)
+        return
+    q = connection.ops.quote_name
+    writes, params, returned = [], [], []
+    # The statements the ORM's compilers would write, without their per-call
+    # machinery: it was most of the time spent holding the head.
+    for objs in rows:
+        if not objs:
+            continue
+        opts = objs[0]._meta
+        fields = [f for f in opts.local_concrete_fields if f is not opts.auto_field]
+        name = f"w{len(writes)}"
+        row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        sql = (
+            f"INSERT INTO {q(opts.db_table)} ({', '.join(q(f.column) for f in fields)})"  # noqa: S608
+            f" VALUES {', '.join([row] * len(objs))} RETURNING {q(opts.pk.column)}"
+        )
+        writes.append(f"{name} AS ({sql})")
+        params += [f.get_db_prep_save(f.pre_save(obj, True), connection) for obj in objs for f in fields]
+        if len(objs) == 1:
+            returned.append((objs[0], f"(SELECT {q(opts.pk.column)} FROM {name})"))  # noqa: S608
+    fields = [head._meta.get_field(name) for name in head_fields]
+    assignments = ", ".join(f"{q(f.column)} = %s" for f in fields)
+    writes.append(
+        f"w{len(writes)} AS (UPDATE {q(head._meta.db_table)} SET {assignments}"  # noqa: S608
+        f" WHERE {q(head._meta.pk.column)} = %s)"
+    )
+    params += [f.get_db_prep_save(getattr(head, f.attname), connection) for f in fields] + [head.pk]
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(writes)} SELECT {', '.join(key for _, key in returned)}", params)
+        keys = cursor.fetchone()
+    for (obj, _), key in zip(returned, keys, strict=True):
+        obj.pk = key
+        obj._state.adding = False
+        obj._state.db = connection.alias
 
 
 def exported_events(queryset=None):

@@ -207,12 +207,11 @@ def register_witness_key(*, user, vkey):
         ) from None
     if WitnessKey.objects.filter(Q(name=key.name) | Q(vkey=key.vkey)).exists():
         raise LogRefused(_("A witness key with this name is already registered."))
-    event = audit.append(
-        "log.witness_registered", actor=audit.staff_identity(user), payload={"vkey": key.vkey}
+    witness = WitnessKey(name=key.name, vkey=key.vkey, registered_at=timezone.now())
+    audit.append(
+        "log.witness_registered", actor=audit.staff_identity(user), payload={"vkey": key.vkey}, record=witness
     )
-    return WitnessKey.objects.create(
-        name=key.name, vkey=key.vkey, registered_at=timezone.now(), audit_seq=event.seq
-    )
+    return witness
 
 
 def _cosigned_by(checkpoint, line, witnesses):
@@ -247,14 +246,14 @@ def add_cosignature(*, user, size, line):
         )
     if Cosignature.objects.filter(checkpoint=checkpoint, witness=witness).exists():
         raise LogRefused(_("This checkpoint already carries this witness's cosignature."))
-    event = audit.append(
+    cosignature = Cosignature(checkpoint=checkpoint, witness=witness, line=line, created_at=timezone.now())
+    audit.append(
         "log.checkpoint_cosigned",
         actor=audit.staff_identity(user),
         payload={"size": checkpoint.size, "root": checkpoint.root, "witness": witness.name},
+        record=cosignature,
     )
-    return Cosignature.objects.create(
-        checkpoint=checkpoint, witness=witness, line=line, created_at=timezone.now(), audit_seq=event.seq
-    )
+    return cosignature
 
 
 def cosignature_valid(cosignature):

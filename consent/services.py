@@ -108,13 +108,12 @@ def publish_explanation(*, actor, number, fields):
         **fields,
     )
     version.full_clean(exclude=["audit_seq"])
-    event = audit.append(
+    audit.append(
         "explanation.published",
         actor=actor,
         payload={"version": number, "content_hash": version.content_hash},
+        record=version,
     )
-    version.audit_seq = event.seq
-    version.save()
     return version
 
 
@@ -169,11 +168,13 @@ def acknowledge_explanation(*, user, version, demo=False):
         payload["demo"] = True
     now = timezone.now()
     acknowledgement = Acknowledgement(employee=employee, version=version, created_at=now, audit_seq=0)
-    event = audit.append(
-        "explanation.acknowledged", actor=audit.EMPLOYEE, opening_for=employee, payload=payload
+    audit.append(
+        "explanation.acknowledged",
+        actor=audit.EMPLOYEE,
+        opening_for=employee,
+        payload=payload,
+        record=acknowledgement,
     )
-    acknowledgement.audit_seq = event.seq
-    acknowledgement.save()
     return acknowledgement
 
 
@@ -243,12 +244,14 @@ def record_decision(*, user, choice, comment="", channel="web", sign_in_method="
     employee.current_choice = choice
     employee.save(update_fields=["current_choice"])
     _follow_switchover(employee, previous, choice, decision.created_at)
-    event = audit.append(
-        "decision.recorded", actor=audit.EMPLOYEE, opening_for=employee, secret=secret, payload=payload
+    audit.append(
+        "decision.recorded",
+        actor=audit.EMPLOYEE,
+        opening_for=employee,
+        secret=secret,
+        payload=payload,
+        record=decision,
     )
-    decision.audit_seq = event.seq
-    decision.entry_hash = event.entry_hash
-    decision.save()
     if user.email and not demo:
         transaction.on_commit(lambda: _send_confirmation(user, decision))
     return decision
@@ -435,7 +438,7 @@ def publish_notice(*, user, title, body, offices=(), accept_flagged=False):
         published_at=timezone.now(),
         audit_seq=0,
     )
-    event = audit.append(
+    audit.append(
         "notice.published",
         actor=audit.staff_identity(user),
         payload={
@@ -443,9 +446,8 @@ def publish_notice(*, user, title, body, offices=(), accept_flagged=False):
             "offices": sorted(o.code for o in offices),
             "flagged_words": flagged,
         },
+        record=notice,
     )
-    notice.audit_seq = event.seq
-    notice.save()
     notice.offices.set(offices)
     return notice
 

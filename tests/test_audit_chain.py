@@ -10,10 +10,11 @@ from unittest import mock
 import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from consent import audit, chain
-from consent.models import Acknowledgement, AuditEvent, Decision
-from tests.conftest import unguard, verify_audit
+from consent.models import Acknowledgement, AuditEvent, AuditHead, Choice, Decision, EventOpening
+from tests.conftest import acknowledge, decide, unguard, verify_audit
 
 ROOT = Path(__file__).resolve().parents[1]
 GUARDED = [AuditEvent, Decision, Acknowledgement]
@@ -224,3 +225,26 @@ def test_bodies_carry_no_names_numbers_or_pseudonyms(history, alice, bob):
             assert person.employee_number not in body
             assert person.user.email not in body
             assert person.pseudonym not in body
+
+
+def test_a_decision_holds_the_head_for_one_write_and_the_commit(alice):
+    """Every append waits on the head row until the holder commits: the holder reads
+    nothing under it, and on PostgreSQL writes the event, its tree nodes and opening,
+    the new head and the decision in one statement (one round trip, then COMMIT)."""
+    acknowledge(alice)
+    with CaptureQueriesContext(connection) as queries:
+        decision = decide(alice, Choice.OPT_IN)
+    statements = [query["sql"] for query in queries.captured_queries]
+    head = next(n for n, sql in enumerate(statements) if 'FROM "consent_audithead"' in sql)
+    held = statements[head + 1 : -1]  # the last is the commit (a savepoint's release here)
+    assert "SAVEPOINT" in statements[-1] and "SAVEPOINT" not in " ".join(held)
+    assert not [sql for sql in held if sql.startswith("SELECT")]
+    if connection.vendor == "postgresql":
+        assert len(held) == 1 and held[0].startswith("WITH")
+    # The rows written together are the ones the chain and the receipt name.
+    event = AuditEvent.objects.get(seq=decision.audit_seq)
+    assert Decision.objects.get(pk=decision.pk).entry_hash == event.entry_hash == decision.entry_hash
+    assert not decision._state.adding  # saved, as a save() would leave it
+    assert EventOpening.objects.get(seq=event.seq).employee == alice
+    assert AuditHead.objects.get().entry_hash == event.entry_hash
+    assert run_verify()[0] == 0

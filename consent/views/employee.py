@@ -89,15 +89,15 @@ def _explanation_first(request):
 @employee_required
 def decision(request):
     employee = own_employee(request)
-    names_you = services.withdrawal_names_employee(employee)
     form = DecisionForm(request.POST if request.method == "POST" else None)
     # HR may record card work after the page was shown without the warning:
-    # then nothing is recorded until the employee has seen it.
+    # then nothing is recorded until the employee has seen it. Only a withdrawal
+    # posted from a page without the warning needs to look for that work.
     unwarned = (
         request.method == "POST"
-        and names_you
         and request.POST.get("choice") in (Choice.OPT_OUT, Choice.UNDECIDED)
         and request.POST.get("warned") != "1"
+        and services.withdrawal_names_employee(employee)
     )
     if request.method == "POST" and not unwarned and form.is_valid():
         # The service checks the acknowledgement inside its transaction: a valid
@@ -149,7 +149,7 @@ def decision(request):
         "form": form,
         "latest": hot.latest_decision(employee),
         "acknowledgement": acknowledgement,
-        "withdrawal_names_you": names_you,
+        "withdrawal_names_you": unwarned or services.withdrawal_names_employee(employee),
     }
     return render(request, "consent/decision.html", context, status=status)
 
