@@ -27,12 +27,18 @@ class FastArgon2PasswordHasher(Argon2PasswordHasher):
     parallelism = 1
 
 
+# The suite's PASSWORD_HASHERS; the probes (run_probe) use them too.
+CHEAP_HASHERS = [
+    "tests.conftest.FastArgon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+
+
 @pytest.fixture(scope="session", autouse=True)
 def cheap_password_hashing():
     from django.test import override_settings
 
-    hashers = ["tests.conftest.FastArgon2PasswordHasher", "django.contrib.auth.hashers.PBKDF2PasswordHasher"]
-    with override_settings(PASSWORD_HASHERS=hashers):
+    with override_settings(PASSWORD_HASHERS=CHEAP_HASHERS):
         yield
 
 
