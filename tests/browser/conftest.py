@@ -39,6 +39,7 @@ for email, name, number, role in (
     ("browser@example.jp", "閲覧 太郎", "B0001", None),
     ("browser-hr@example.jp", "人事 閲覧", "B0002", "hr"),
     ("browser-union@example.jp", "組合 閲覧", "B0003", "union"),
+    ("browser-union-en@example.jp", "組合 閲覧", "B0008", "union"),
     ("browser-withdraw@example.jp", "撤回 花子", "B0004", None),
     ("browser-polish@example.jp", "画面 次郎", "B0007", None),
 ):
