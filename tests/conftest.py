@@ -34,6 +34,23 @@ CHEAP_HASHERS = [
 ]
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Under pytest-xdist (`make test`): a module's tests go to one worker (as with
+    --dist loadfile, so a module-scoped fixture is made once), and all the browser
+    tests to one worker, in order, so one server and one Chromium serve them
+    (--dist loadgroup cannot do it: pytest 9 ignores the nodeid suffix of its groups)."""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class BrowserTestsTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid):
+            return "tests/browser/" if nodeid.startswith("tests/browser/") else nodeid.split("::", 1)[0]
+
+    return BrowserTestsTogether(config, log)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def cheap_password_hashing():
     from django.test import override_settings

@@ -60,14 +60,10 @@ for email, number in (("browser-new-hr@example.jp", "B0006"), ("browser-new-hr-e
 """
 
 
-# Before pytest-xdist's own hook, which reads the group: under `make test` (--dist
-# loadgroup) every browser test runs in one worker, with one server and one Chromium.
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
     for item in items:
         if "/browser/" in str(item.fspath):
             item.add_marker(pytest.mark.browser)
-            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 def _free_port():
