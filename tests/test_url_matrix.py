@@ -22,7 +22,7 @@ from consent import chain, log, services
 from consent.models import SwitchoverCase
 from tests.conftest import acknowledge, decide, grant, sign_in_with_mfa
 
-pytestmark = pytest.mark.slow  # about 1,100 requests in all
+pytestmark = pytest.mark.slow  # about 1,100 requests
 
 ROLES = ["anonymous", "employee", "other_employee", "hr", "union", "admin"]
 PUBLIC = None
@@ -202,29 +202,29 @@ def expected(access, role, method):
     return {200, 302, 400}
 
 
-@pytest.mark.parametrize("role", ROLES)  # one test per role, so pytest-xdist can share them out
-def test_every_url_for_every_method(world, role):
+def test_every_url_for_every_role_and_method(world):
     users, objects = world
     patterns = list(walk(get_resolver().url_patterns))
     app_names = {name for name, pattern in patterns if pattern.callback.__module__.startswith("consent.")}
     assert app_names == set(ACCESS), "say in ACCESS who may open each of the app's URLs"
     results, failures = collections.Counter(), []
-    for name, pattern in patterns:
-        url = urls_for(name, pattern, objects)
-        for method in ("GET", "POST"):
-            # A fresh session each time: signing out or a password change must not leak into the next row.
-            client = client_for(role, users)
-            response = getattr(client, method.lower())(url)
-            results[response.status_code] += 1
-            allowed = expected(ACCESS[name], role, method) if ACCESS.get(name) else None
-            wrong = response.status_code >= 500 or (allowed and response.status_code not in allowed)
-            if allowed == {302} and not wrong:
-                # Anonymous: to sign-in, and back here afterwards.
-                wrong = not response.url.startswith(reverse("account_login"))
-            if wrong:
-                failures.append((role, method, url, response.status_code, allowed))
+    for role in ROLES:
+        for name, pattern in patterns:
+            url = urls_for(name, pattern, objects)
+            for method in ("GET", "POST"):
+                # A fresh session each time: signing out or a password change must not leak into the next row.
+                client = client_for(role, users)
+                response = getattr(client, method.lower())(url)
+                results[response.status_code] += 1
+                allowed = expected(ACCESS[name], role, method) if ACCESS.get(name) else None
+                wrong = response.status_code >= 500 or (allowed and response.status_code not in allowed)
+                if allowed == {302} and not wrong:
+                    # Anonymous: to sign-in, and back here afterwards.
+                    wrong = not response.url.startswith(reverse("account_login"))
+                if wrong:
+                    failures.append((role, method, url, response.status_code, allowed))
     total = sum(results.values())
-    print(f"\nurl matrix as {role}: {len(patterns)} patterns x 2 methods = {total} requests")
+    print(f"\nurl matrix: {len(patterns)} patterns x {len(ROLES)} roles x 2 methods = {total} requests")
     print(f"url matrix statuses: {dict(sorted(results.items()))}")
     assert failures == [], "\n".join(map(str, failures))
     assert results[500] == 0
