@@ -44,11 +44,19 @@ def pytest_xdist_make_scheduler(config, log):
         return None
     from xdist.scheduler import LoadScopeScheduling
 
+    config.option.loadscopereorder = False  # in collection order: the browser tests first
+
     class BrowserTestsTogether(LoadScopeScheduling):
         def _split_scope(self, nodeid):
             return "tests/browser/" if nodeid.startswith("tests/browser/") else nodeid.split("::", 1)[0]
 
     return BrowserTestsTogether(config, log)
+
+
+def pytest_collection_modifyitems(items):
+    """The browser tests first: the longest run of the suite, so under pytest-xdist
+    one worker starts on it while the others share out the rest."""
+    items.sort(key=lambda item: not item.nodeid.startswith("tests/browser/"))
 
 
 @pytest.fixture(scope="session", autouse=True)

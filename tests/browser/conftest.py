@@ -72,7 +72,7 @@ def _free_port():
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def server_url(tmp_path_factory):
     if not Path(CHROMIUM).exists() or shutil.which("fc-list") is None:
         if os.environ.get("CI"):
@@ -124,7 +124,10 @@ def server_url(tmp_path_factory):
         dropper()
 
 
-@pytest.fixture(scope="session")
+# Package-scoped, so closed when the browser tests end: while Playwright's event loop
+# runs in this thread Django opens no database connection, and under pytest-xdist a
+# worker goes on from the browser tests to others (tests/conftest.py).
+@pytest.fixture(scope="package")
 def browser():
     from playwright.sync_api import sync_playwright
 
