@@ -44,8 +44,10 @@ run: $(RUN_STAMP) compile-messages $(LOG_KEY)
 	$(RUN_ENV) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 # Coverage of lines, with the floor set in pyproject.toml ([tool.coverage.report]).
+# One pytest worker per CPU (pytest-xdist); the browser tests share one worker
+# (tests/conftest.py). `make test PYTEST_ARGS=--durations=30` passes arguments on.
 test: $(DEV_STAMP) compile-messages
-	DEBUG=1 $(BIN)/python -m pytest --cov --cov-report=term
+	DEBUG=1 $(BIN)/python -m pytest -n auto --cov --cov-report=term $(PYTEST_ARGS)
 
 # The app against bare Django under gunicorn on PostgreSQL (bench/run.py):
 # `make bench BENCH_ARGS="--app-dir ../old-checkout"` measures another checkout

@@ -27,12 +27,43 @@ class FastArgon2PasswordHasher(Argon2PasswordHasher):
     parallelism = 1
 
 
+# The suite's PASSWORD_HASHERS; the probes (run_probe) use them too.
+CHEAP_HASHERS = [
+    "tests.conftest.FastArgon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Under pytest-xdist (`make test`): a module's tests go to one worker (as with
+    --dist loadfile, so a module-scoped fixture is made once), and all the browser
+    tests to one worker, in order, so one server and one Chromium serve them
+    (--dist loadgroup cannot do it: pytest 9 ignores the nodeid suffix of its groups)."""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    config.option.loadscopereorder = False  # in collection order: the browser tests first
+
+    class BrowserTestsTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid):
+            return "tests/browser/" if nodeid.startswith("tests/browser/") else nodeid.split("::", 1)[0]
+
+    return BrowserTestsTogether(config, log)
+
+
+def pytest_collection_modifyitems(items):
+    """The browser tests first: the longest run of the suite, so under pytest-xdist
+    one worker starts on it while the others share out the rest."""
+    items.sort(key=lambda item: not item.nodeid.startswith("tests/browser/"))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def cheap_password_hashing():
     from django.test import override_settings
 
-    hashers = ["tests.conftest.FastArgon2PasswordHasher", "django.contrib.auth.hashers.PBKDF2PasswordHasher"]
-    with override_settings(PASSWORD_HASHERS=hashers):
+    with override_settings(PASSWORD_HASHERS=CHEAP_HASHERS):
         yield
 
 

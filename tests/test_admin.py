@@ -1,6 +1,5 @@
 """The Django admin: no decisions, no pseudonyms, no complaints; accounts cannot change hands."""
 
-import io
 import json
 from unittest import mock
 
@@ -254,16 +253,6 @@ def test_an_admin_change_and_its_event_commit_together(admin_user, alice):
     alice.refresh_from_db()
     alice.user.refresh_from_db()
     assert not alice.user.is_staff and alice.display_name == "alice"
-
-
-def test_seed_demo_grants_roles_and_admin_access_through_the_services(db, settings):
-    from django.core.management import call_command
-
-    settings.DEBUG = True
-    call_command("seed_demo", stdout=io.StringIO())
-    granted = sorted(event["payload"]["role"] for event in events_of("role.granted"))
-    assert granted == ["hr", "union"] and RoleGrant.objects.count() == 2
-    assert events_of("account.access_changed")[0]["payload"] == {"is_staff": True, "is_superuser": True}
 
 
 def test_no_admin_page_shows_a_body_a_commitment_or_an_opening(admin_client, admin_user, alice, hr):

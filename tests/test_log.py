@@ -359,6 +359,7 @@ def test_a_malformed_witness_key_is_refused(union, db):
         ("PRIVATE+KEY+junk", "not a signing key"),
         (chain.generate_key("other.example/log")[0], "must match"),
     ],
+    ids=["unset", "junk", "another-log"],  # the same in every xdist worker (the key is random)
 )
 def test_production_refuses_to_start_without_a_fitting_signing_key(key, message):
     result = start_django(production_env(LOG_SIGNING_KEY=key))

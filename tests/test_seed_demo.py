@@ -18,7 +18,13 @@ from consent.models import (
     FigureSnapshot,
     Notice,
     Office,
+    RoleGrant,
 )
+
+
+def payloads_of(kind):
+    bodies = AuditEvent.objects.filter(kind=kind).values_list("body", flat=True)
+    return [json.loads(body)["payload"] for body in bodies]
 
 
 def test_it_refuses_to_run_without_debug(db, settings):
@@ -47,6 +53,10 @@ def test_it_builds_a_realistic_spread_and_is_idempotent(db, settings, capsys):
     assert "hr@demo.example.jp" in capsys.readouterr().out
     assert Notice.objects.filter(flagged_words=[]).count() == 1 and Notice.objects.count() == 2
     assert Complaint.objects.filter(reporter=None).count() == 1 and Complaint.objects.count() == 2
+    # Roles and admin access granted through the services, so on the chain.
+    granted = sorted(payload["role"] for payload in payloads_of("role.granted"))
+    assert granted == ["hr", "union"] and RoleGrant.objects.count() == 2
+    assert payloads_of("account.access_changed")[0] == {"is_staff": True, "is_superuser": True}
     call_command("seed_demo")
     assert Employee.objects.count() == employees
     assert AuditEvent.objects.count() == events
