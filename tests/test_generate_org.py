@@ -110,15 +110,19 @@ def test_it_refuses_to_generate_twice(generated):
 
 
 def _event_indexes():
+    """The indexes and constraints of the events and their openings, as their definitions."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT indexdef FROM pg_indexes "
-            "WHERE tablename IN ('consent_auditevent', 'consent_eventopening') ORDER BY indexname"
+            "WHERE tablename IN ('consent_auditevent', 'consent_eventopening') "
+            "UNION ALL SELECT conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid IN ('consent_auditevent'::regclass, 'consent_eventopening'::regclass) "
+            "ORDER BY 1"
         )
         return [row[0] for row in cursor.fetchall()]
 
 
-def test_the_indexes_over_random_keys_are_built_once_after_the_weeks(db, settings):
+def test_the_indexes_and_keys_over_random_keys_are_made_once_after_the_weeks(db, settings):
     if connection.vendor != "postgresql":
         pytest.skip("COPY and the index rebuild are PostgreSQL's")
     settings.DEBUG = True
@@ -134,8 +138,9 @@ def test_the_indexes_over_random_keys_are_built_once_after_the_weeks(db, setting
         generate("--employees", "20", "--events", "300", "--releases", "1")
     random_keys = ("(entry_hash", "(prev_hash", "(subject", "(employee_id")
     assert during and not [d for d in during[0] if any(key in d for key in random_keys)]
-    # The same indexes and unique constraints afterwards, checked over every row.
+    # The same indexes, unique constraints and foreign key afterwards, checked over every row.
     assert _event_indexes() == before
-    assert sum(any(key in d for key in random_keys) for d in before) == 7
+    # Seven indexes, two of them backing unique constraints, and the openings' foreign key.
+    assert sum(any(key in d for key in random_keys) for d in before) == 10
     code, output = verify_audit("--full")
     assert code == 0, output

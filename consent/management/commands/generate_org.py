@@ -64,7 +64,7 @@ SIGN_IN_METHODS = ["password"] * 8 + ["password+totp", "code", "webauthn"]
 CHOICES = [Choice.OPT_IN, Choice.OPT_OUT, Choice.UNDECIDED]
 CHOICE_WEIGHTS = [30, 45, 25]
 DAY = 86400
-# Columns of random keys, indexed once at the end (see _indexes_built_after).
+# Columns of random keys, indexed and checked once at the end (see _built_at_the_end).
 RANDOM_KEYS = {AuditEvent: ["entry_hash", "prev_hash", "subject"], EventOpening: ["employee"]}
 # Kinds of planned events, in the order a session makes them when they share a moment.
 SIGN_IN, VIEW, ACK, DECIDE, STEP = range(5)
@@ -311,7 +311,7 @@ class Generator:
         ) + 1
         self.snapshot = 0
         self.spent = {"build": 0.0, "write": 0.0, "figures": 0.0}
-        with _indexes_built_after(RANDOM_KEYS, self.say):
+        with _built_at_the_end(RANDOM_KEYS, self.say):
             for week in range(WEEKS):
                 share = filler // WEEKS + (1 if week < filler % WEEKS else 0)
                 self.week(week, share)
@@ -602,39 +602,45 @@ def _set_choices(choices):
 
 
 @contextlib.contextmanager
-def _indexes_built_after(keys, say):
-    """Drop the indexes (and unique constraints) that start with the given columns ({model:
-    [field names]}) and build them again, from their own definitions, when the block ends:
-    on PostgreSQL only.
+def _built_at_the_end(keys, say):
+    """Drop the indexes, unique constraints and foreign keys on the given columns ({model: [field
+    names]}) and make them again, from their own definitions, when the block ends: on PostgreSQL.
 
     A hash or an employee is a random key: each row COPY adds lands on a random page of such an
-    index, and at millions of rows those pages no longer stay in the buffers; one sorted build at
-    the end is far cheaper. Nothing the weeks run looks rows up by these columns, and building a
-    unique constraint again checks it over every row.
+    index, and at millions of rows those pages no longer stay in the buffers; a foreign key costs
+    each row a lookup at commit. One sorted build, and one join to check a foreign key, at the end
+    are far cheaper. Nothing the weeks run looks rows up by these columns, and making a unique
+    constraint or foreign key again checks it over every row.
     """
     if connection.vendor != "postgresql":
         yield
         return
     dropped = []
     with connection.cursor() as cursor:
+        _check_deferred(cursor)
         for model, fields in keys.items():
             table = model._meta.db_table
+            columns = [model._meta.get_field(name).column for name in fields]
+            # Indexes (with the constraints they back) first, then foreign keys: made again in this order.
             cursor.execute(
                 "SELECT i.relname, pg_get_indexdef(i.oid), c.conname, pg_get_constraintdef(c.oid) "
                 "FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
                 "JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = x.indkey[0] "
                 "LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.conrelid = x.indrelid "
-                "WHERE x.indrelid = %s::regclass AND a.attname = ANY(%s) ORDER BY i.relname",
-                [table, [model._meta.get_field(name).column for name in fields]],
+                "WHERE x.indrelid = %s::regclass AND a.attname = ANY(%s) "
+                "UNION ALL "
+                "SELECT NULL, NULL, c.conname, pg_get_constraintdef(c.oid) "
+                "FROM pg_constraint c "
+                "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
+                "WHERE c.conrelid = %s::regclass AND c.contype = 'f' AND a.attname = ANY(%s) "
+                "ORDER BY 1 NULLS LAST, 3",
+                [table, columns, table, columns],
             )
             for index, definition, constraint, rule in cursor.fetchall():
                 if constraint:
-                    cursor.execute(
-                        f"ALTER TABLE {table} DROP CONSTRAINT {connection.ops.quote_name(constraint)}"
-                    )
-                    dropped.append(
-                        f"ALTER TABLE {table} ADD CONSTRAINT {connection.ops.quote_name(constraint)} {rule}"
-                    )
+                    name = connection.ops.quote_name(constraint)
+                    cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
+                    dropped.append(f"ALTER TABLE {table} ADD CONSTRAINT {name} {rule}")
                 else:
                     cursor.execute(f"DROP INDEX {connection.ops.quote_name(index)}")
                     dropped.append(definition)
@@ -643,14 +649,19 @@ def _indexes_built_after(keys, say):
     finally:
         started = time.monotonic()
         with connection.cursor() as cursor:
-            # Rows still waiting for their deferred foreign key checks (an outer transaction, as in
-            # tests) would block the build: check them now.
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            _check_deferred(cursor)
             cursor.execute("SET maintenance_work_mem TO '1GB'")
             for statement in dropped:
                 cursor.execute(statement)
             cursor.execute("RESET maintenance_work_mem")
-        say(f"{len(dropped)} indexes built again in {time.monotonic() - started:,.0f} s\n")
+        say(f"{len(dropped)} indexes and constraints made again in {time.monotonic() - started:,.0f} s\n")
+
+
+def _check_deferred(cursor):
+    """Inside an outer transaction (tests), rows still waiting for their deferred foreign key
+    checks block ALTER TABLE: check them now."""
+    if connection.in_atomic_block:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 def _reset_sequences(*models):
