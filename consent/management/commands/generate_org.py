@@ -7,7 +7,9 @@ decisions and changes of mind with their receipts, switch-over cases and
 HR's steps on them, roster imports, HR's and the union's reads, weekly
 released figures and signed checkpoints. Every event is built by
 ``audit.link``, the function ``audit.append`` stores, and written in bulk
-(COPY on PostgreSQL), week by week; figures and checkpoints are published
+(COPY on PostgreSQL), week by week, with the indexes over random keys (the
+events' hashes and subjects, the openings' employee) made once at the end;
+figures and checkpoints are published
 through ``figures.publish_snapshot`` and ``log.publish_checkpoint`` at the end
 of each week, so ``verify_audit --full`` passes on the result.
 
