@@ -402,6 +402,11 @@ class LogVerification(models.Model):
     entry_hash = models.CharField(max_length=64)
     root = models.CharField(max_length=64)
     verified_at = models.DateTimeField()
+    # Counted at this point, so the next verification counts only what came after it: signed
+    # checkpoints of a size below ``size`` (none more can be signed once the head passed it) and
+    # cosignatures whose event is at or below ``size``.
+    checkpoints_below = models.PositiveBigIntegerField()
+    cosignatures = models.PositiveBigIntegerField()
 
     class Meta:
         get_latest_by = "size"

@@ -14,7 +14,7 @@ import datetime
 import json
 from dataclasses import dataclass
 
-from django.db.models import Max, Q
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from consent import chain, log, routers
@@ -275,19 +275,29 @@ def verify(*, full=False):
         _check_texts()
     except Problem as problem:
         return Outcome(False, start, "", first_bad_seq=problem.seq, reason=problem.reason, resumed_from=start)
+    # The totals shown, counting from the last point on: a count of every row grows with the log.
+    signed = SignedCheckpoint.objects.filter(size__gte=start).aggregate(
+        now=Count("pk"), below=Count("pk", filter=Q(size__lt=size))
+    )
+    cosigned = Cosignature.objects.filter(audit_seq__gt=start).aggregate(
+        now=Count("pk"), up_to=Count("pk", filter=Q(audit_seq__lte=size))
+    )
+    checkpoints_below, cosignatures = (last.checkpoints_below, last.cosignatures) if last else (0, 0)
     if size > start:
         LogVerification.objects.create(
             size=size,
             entry_hash=entry.hex(),
             root=chain.root_from_frontier(frontier).hex(),
             verified_at=timezone.now(),
+            checkpoints_below=checkpoints_below + signed["below"],
+            cosignatures=cosignatures + cosigned["up_to"],
         )
     return Outcome(
         True,
         size,
         entry.hex(),
-        checkpoints=SignedCheckpoint.objects.count(),
-        cosignatures=Cosignature.objects.count(),
+        checkpoints=checkpoints_below + signed["now"],
+        cosignatures=cosignatures + cosigned["now"],
         resumed_from=start,
     )
 

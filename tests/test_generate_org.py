@@ -1,13 +1,16 @@
 """The benchmark generator: a chain that verifies, figures HR can read, and refusals."""
 
 from io import StringIO
+from unittest import mock
 
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from django.urls import reverse
 
+from consent.management.commands.generate_org import Generator
 from consent.models import (
     AuditEvent,
     Decision,
@@ -104,3 +107,40 @@ def test_it_refuses_to_generate_twice(generated):
     with pytest.raises(CommandError, match="already holds a generated organisation"):
         generate("--employees", "5")
     assert AuditEvent.objects.count() == events
+
+
+def _event_indexes():
+    """The indexes and constraints of the events and their openings, as their definitions."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes "
+            "WHERE tablename IN ('consent_auditevent', 'consent_eventopening') "
+            "UNION ALL SELECT conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid IN ('consent_auditevent'::regclass, 'consent_eventopening'::regclass) "
+            "ORDER BY 1"
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_the_indexes_and_keys_over_random_keys_are_made_once_after_the_weeks(db, settings):
+    if connection.vendor != "postgresql":
+        pytest.skip("COPY and the index rebuild are PostgreSQL's")
+    settings.DEBUG = True
+    before = _event_indexes()
+    during = []
+    week = Generator.week
+
+    def spy(self, *args):
+        during.append(_event_indexes())
+        return week(self, *args)
+
+    with mock.patch.object(Generator, "week", spy):
+        generate("--employees", "20", "--events", "300", "--releases", "1")
+    random_keys = ("(entry_hash", "(prev_hash", "(subject", "(employee_id")
+    assert during and not [d for d in during[0] if any(key in d for key in random_keys)]
+    # The same indexes, unique constraints and foreign key afterwards, checked over every row.
+    assert _event_indexes() == before
+    # Seven indexes, two of them backing unique constraints, and the openings' foreign key.
+    assert sum(any(key in d for key in random_keys) for d in before) == 10
+    code, output = verify_audit("--full")
+    assert code == 0, output

@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from consent import audit, chain, log, services, verification
 from consent.models import (
@@ -304,6 +305,56 @@ def test_the_union_page_resumes_from_the_last_verified_point(client, union, hist
     walked = [q["sql"] for q in queries if "consent_auditevent" in q["sql"] and '"seq" >' in q["sql"]]
     assert walked and all(f'"seq" > {first.size}' in sql for sql in walked)
     assert LogVerification.objects.latest().size > first.size
+
+
+def test_the_totals_of_checkpoints_and_cosignatures_count_only_what_came_after_the_last_point(
+    union, history, witness_seed
+):
+    log.register_witness_key(user=union.user, vkey=witness_vkey(witness_seed))
+    checkpoint = log.publish_checkpoint()
+    log.add_cosignature(user=union.user, size=checkpoint.size, line=cosign(witness_seed, checkpoint))
+    assert verification.verify().ok
+    # Signed at exactly the point verified, after it was verified: still counted.
+    assert log.publish_checkpoint().size == LogVerification.objects.latest().size
+    decide(services.Employee.objects.get(employee_number="E0001"), Choice.UNDECIDED)
+    checkpoint = log.publish_checkpoint()
+    log.add_cosignature(user=union.user, size=checkpoint.size, line=cosign(witness_seed, checkpoint))
+    with CaptureQueriesContext(connection) as queries:
+        outcome = verification.verify()
+    assert outcome.ok and outcome.resumed_from > 0
+    assert (outcome.checkpoints, outcome.cosignatures) == (3, 2)
+    assert (outcome.checkpoints, outcome.cosignatures) == (
+        SignedCheckpoint.objects.count(),
+        Cosignature.objects.count(),
+    )
+    counts = [
+        q["sql"]
+        for q in queries
+        if "COUNT(" in q["sql"]
+        and ("consent_signedcheckpoint" in q["sql"] or "consent_cosignature" in q["sql"])
+    ]
+    assert len(counts) == 2 and all("WHERE" in sql for sql in counts)
+    full = verification.verify(full=True)
+    assert (full.checkpoints, full.cosignatures) == (3, 2)
+
+
+def test_the_migration_counts_at_each_point_verified_before_it(union, history, witness_seed):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("consent.migrations.0011_gen10m_verification_counts")
+    log.register_witness_key(user=union.user, vkey=witness_vkey(witness_seed))
+    checkpoint = log.publish_checkpoint()
+    log.add_cosignature(user=union.user, size=checkpoint.size, line=cosign(witness_seed, checkpoint))
+    head = AuditHead.objects.get(pk=1).seq
+    for size in (checkpoint.size - 1, checkpoint.size, head):
+        LogVerification.objects.create(
+            size=size, entry_hash="", root="", verified_at=timezone.now(), checkpoints_below=9, cosignatures=9
+        )
+    migration.count_at_each_point(apps, None)
+    counted = list(LogVerification.objects.order_by("size").values_list("checkpoints_below", "cosignatures"))
+    assert counted == [(0, 0), (0, 0), (1, 1)]
 
 
 def test_incremental_verification_catches_a_rewrite_before_its_point(history):

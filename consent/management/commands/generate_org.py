@@ -7,7 +7,9 @@ decisions and changes of mind with their receipts, switch-over cases and
 HR's steps on them, roster imports, HR's and the union's reads, weekly
 released figures and signed checkpoints. Every event is built by
 ``audit.link``, the function ``audit.append`` stores, and written in bulk
-(COPY on PostgreSQL), week by week; figures and checkpoints are published
+(COPY on PostgreSQL), week by week, with the indexes over random keys (the
+events' hashes and subjects, the openings' employee) made once at the end;
+figures and checkpoints are published
 through ``figures.publish_snapshot`` and ``log.publish_checkpoint`` at the end
 of each week, so ``verify_audit --full`` passes on the result.
 
@@ -17,6 +19,7 @@ it refuses a database that holds any account or employee it did not make
 ``GEN-``), or one it already filled.
 """
 
+import contextlib
 import datetime
 import hashlib
 import random
@@ -62,6 +65,8 @@ SIGN_IN_METHODS = ["password"] * 8 + ["password+totp", "code", "webauthn"]
 CHOICES = [Choice.OPT_IN, Choice.OPT_OUT, Choice.UNDECIDED]
 CHOICE_WEIGHTS = [30, 45, 25]
 DAY = 86400
+# Columns of random keys, indexed and checked once at the end (see _built_at_the_end).
+RANDOM_KEYS = {AuditEvent: ["entry_hash", "prev_hash", "subject"], EventOpening: ["employee"]}
 # Kinds of planned events, in the order a session makes them when they share a moment.
 SIGN_IN, VIEW, ACK, DECIDE, STEP = range(5)
 
@@ -284,13 +289,14 @@ class Generator:
         ) + 1
         self.snapshot = 0
         self.spent = {"build": 0.0, "write": 0.0, "figures": 0.0}
-        for week in range(WEEKS):
-            share = filler // WEEKS + (1 if week < filler % WEEKS else 0)
-            self.week(week, share)
-            rate = self.written / (time.monotonic() - started)
-            spent = ", ".join(f"{name} {seconds:,.0f} s" for name, seconds in self.spent.items())
-            self.say(f"\rweek {week + 1}/{WEEKS}: {self.written} events, {rate:,.0f} events/s ({spent})")
-        self.say("\n")
+        with _built_at_the_end(RANDOM_KEYS, self.say):
+            for week in range(WEEKS):
+                share = filler // WEEKS + (1 if week < filler % WEEKS else 0)
+                self.week(week, share)
+                rate = self.written / (time.monotonic() - started)
+                spent = ", ".join(f"{name} {seconds:,.0f} s" for name, seconds in self.spent.items())
+                self.say(f"\rweek {week + 1}/{WEEKS}: {self.written} events, {rate:,.0f} events/s ({spent})")
+            self.say("\n")
         self.finish()
 
     def week(self, week, filler):
@@ -571,6 +577,69 @@ def _set_choices(choices):
             ["current_choice"],
             batch_size=500,
         )
+
+
+@contextlib.contextmanager
+def _built_at_the_end(keys, say):
+    """Drop the indexes, unique constraints and foreign keys on the given columns ({model: [field
+    names]}) and make them again, from their own definitions, when the block ends: on PostgreSQL.
+
+    A hash or an employee is a random key: each row COPY adds lands on a random page of such an
+    index, and at millions of rows those pages no longer stay in the buffers; a foreign key costs
+    each row a lookup at commit. One sorted build, and one join to check a foreign key, at the end
+    are far cheaper. Nothing the weeks run looks rows up by these columns, and making a unique
+    constraint or foreign key again checks it over every row.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    dropped = []
+    with connection.cursor() as cursor:
+        _check_deferred(cursor)
+        for model, fields in keys.items():
+            table = model._meta.db_table
+            columns = [model._meta.get_field(name).column for name in fields]
+            # Indexes (with the constraints they back) first, then foreign keys: made again in this order.
+            cursor.execute(
+                "SELECT i.relname, pg_get_indexdef(i.oid), c.conname, pg_get_constraintdef(c.oid) "
+                "FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+                "JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = x.indkey[0] "
+                "LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.conrelid = x.indrelid "
+                "WHERE x.indrelid = %s::regclass AND a.attname = ANY(%s) "
+                "UNION ALL "
+                "SELECT NULL, NULL, c.conname, pg_get_constraintdef(c.oid) "
+                "FROM pg_constraint c "
+                "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
+                "WHERE c.conrelid = %s::regclass AND c.contype = 'f' AND a.attname = ANY(%s) "
+                "ORDER BY 1 NULLS LAST, 3",
+                [table, columns, table, columns],
+            )
+            for index, definition, constraint, rule in cursor.fetchall():
+                if constraint:
+                    name = connection.ops.quote_name(constraint)
+                    cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
+                    dropped.append(f"ALTER TABLE {table} ADD CONSTRAINT {name} {rule}")
+                else:
+                    cursor.execute(f"DROP INDEX {connection.ops.quote_name(index)}")
+                    dropped.append(definition)
+    try:
+        yield
+    finally:
+        started = time.monotonic()
+        with connection.cursor() as cursor:
+            _check_deferred(cursor)
+            cursor.execute("SET maintenance_work_mem TO '1GB'")
+            for statement in dropped:
+                cursor.execute(statement)
+            cursor.execute("RESET maintenance_work_mem")
+        say(f"{len(dropped)} indexes and constraints made again in {time.monotonic() - started:,.0f} s\n")
+
+
+def _check_deferred(cursor):
+    """Inside an outer transaction (tests), rows still waiting for their deferred foreign key
+    checks block ALTER TABLE: check them now."""
+    if connection.in_atomic_block:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 def _reset_sequences(*models):
