@@ -354,3 +354,30 @@ def test_only_hr_actions_lists_what_hr_does(every_kind):
         "switchover.step_recorded",
         "hr.figures_exported",
     }
+
+
+def test_a_span_of_days_is_read_as_its_span_of_the_chain(union_client, alice):
+    """A date filter reads the span's first and last seq through the occurred_at index, so
+    the listing walks only those events, not every event after them (10M events: seconds)."""
+    import datetime
+    from unittest import mock
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    noon = timezone.now().replace(hour=3, minute=0, second=0, microsecond=0)  # 12:00 in Tokyo
+    by_day = {}
+    for days in (2, 1, 0):
+        with mock.patch("django.utils.timezone.now", return_value=noon - datetime.timedelta(days=days)):
+            by_day[days] = [services.record_sign_in(user=alice.user, methods="password") for _ in range(3)]
+    day = timezone.localdate(by_day[1][0].occurred_at)
+    with CaptureQueriesContext(connection) as queries:
+        shown = _page(union_client, f"?start={day}&end={day}").context["page"].object_list
+    assert shown == by_day[1][::-1]
+    listing = [q["sql"] for q in queries if 'ORDER BY "consent_auditevent"."seq" DESC' in q["sql"]]
+    assert listing and all(
+        f'"seq" >= {by_day[1][0].seq}' in sql and f'"seq" <= {by_day[1][-1].seq}' in sql for sql in listing
+    )
+    empty = day - datetime.timedelta(days=30)
+    assert _page(union_client, f"?start={empty}&end={empty}").context["page"].object_list == []
