@@ -17,10 +17,13 @@ worker_class = "sync"
 # Import the app once in the master, so a worker starts in milliseconds and
 # shares the loaded code; settings errors stop the master before it forks.
 preload_app = True
-# Recycle a worker after about a thousand requests (jittered, so they do not
-# all restart at once): a slow leak in a library cannot grow without bound.
-max_requests = 1000
-max_requests_jitter = 100
+# Recycle a worker after about ten thousand requests (jittered, so they do not
+# all restart at once): a slow leak in a library cannot grow without bound. A new
+# worker starts cold (its connections, compiled templates, catalogues and shared
+# parts), so recycling every thousand cost make bench's pages and POST a fifth
+# or more of their rate.
+max_requests = 10000
+max_requests_jitter = 1000
 # No page takes seconds; the union's export streams, and a worker silent for
 # this long is stuck. Graceful stops let a decision in flight commit.
 timeout = 30
