@@ -68,6 +68,24 @@ class _Columns(_Values):
         return self.model.from_db(db, self.attnames, self.convert(values))
 
 
+def _fetch_one(db, sql, params):
+    """The first row ``sql`` answers on connection ``db``, or None."""
+    with connections[db].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+
+def _version_and_acknowledgement(db, versions, acknowledgements, row):
+    """A row's explanation version (or None) and acknowledgement of it (with
+    ``version`` attached, or None), from their columns at the row's end."""
+    version = None if row[0] is None else versions.instance(db, row[: len(versions)])
+    if row[len(versions)] is None:
+        return version, None
+    acknowledgement = acknowledgements.instance(db, row[len(versions) :])
+    acknowledgement.version = version
+    return version, acknowledgement
+
+
 @cache
 def _user_query(db):
     connection = connections[db]
@@ -96,9 +114,7 @@ def user_with_roles(user_id):
     user_model = get_user_model()
     db = router.db_for_read(user_model)
     sql, users, employees, offices = _user_query(db)
-    with connections[db].cursor() as cursor:
-        cursor.execute(sql, [*GRANTED_ROLES, user_model._meta.pk.to_python(user_id)])
-        row = cursor.fetchone()
+    row = _fetch_one(db, sql, [*GRANTED_ROLES, user_model._meta.pk.to_python(user_id)])
     if row is None:
         return None
     user = users.instance(db, row[: len(users)])
@@ -134,17 +150,10 @@ def current_version_and_acknowledgement(employee):
     (with ``version`` attached), or None for either. One query."""
     db = router.db_for_read(Acknowledgement)
     sql, versions, acknowledgements = _acknowledgement_query(db)
-    with connections[db].cursor() as cursor:
-        cursor.execute(sql, [employee.pk])
-        row = cursor.fetchone()
+    row = _fetch_one(db, sql, [employee.pk])
     if row is None:
         return None, None
-    version = versions.instance(db, row[: len(versions)])
-    if row[len(versions)] is None:
-        return version, None
-    acknowledgement = acknowledgements.instance(db, row[len(versions) :])
-    acknowledgement.version = version
-    return version, acknowledgement
+    return _version_and_acknowledgement(db, versions, acknowledgements, row)
 
 
 @cache
@@ -176,19 +185,15 @@ def locked_employee_and_acknowledgement(user):
     without an active employee record. One query where the ORM took two."""
     db = router.db_for_write(Employee)
     sql, employees, offices, versions, acknowledgements = _locked_employee_query(db)
-    with connections[db].cursor() as cursor:
-        cursor.execute(sql, [user.pk, True])
-        row = cursor.fetchone()
+    row = _fetch_one(db, sql, [user.pk, True])
     if row is None:
         return None, None
     employee = employees.instance(db, row[: len(employees)])
     row = row[len(employees) :]
     employee.office = offices.instance(db, row[: len(offices)])
-    row = row[len(offices) :]
-    if row[len(versions)] is None:
-        return employee, None
-    acknowledgement = acknowledgements.instance(db, row[len(versions) :])
-    acknowledgement.version = versions.instance(db, row[: len(versions)])
+    _version, acknowledgement = _version_and_acknowledgement(
+        db, versions, acknowledgements, row[len(offices) :]
+    )
     return employee, acknowledgement
 
 
@@ -207,9 +212,7 @@ def latest_decision(employee):
     """The employee's current decision (the last recorded), or None. One query."""
     db = router.db_for_read(Decision)
     sql, decisions = _latest_decision_query(db)
-    with connections[db].cursor() as cursor:
-        cursor.execute(sql, [employee.pk])
-        row = cursor.fetchone()
+    row = _fetch_one(db, sql, [employee.pk])
     return None if row is None else decisions.instance(db, row)
 
 
@@ -225,9 +228,7 @@ class EmployeeRows:
         self.employee_id = employee.pk
 
     def count(self):
-        with connections[self.db].cursor() as cursor:
-            cursor.execute(self.count_sql, [self.employee_id])
-            return cursor.fetchone()[0]
+        return _fetch_one(self.db, self.count_sql, [self.employee_id])[0]
 
     def __getitem__(self, window):
         with connections[self.db].cursor() as cursor:
@@ -305,7 +306,5 @@ def latest_switch_steps(employee):
     """The steps HR recorded on the employee's latest switch-over case, or None without one. One query."""
     db = router.db_for_read(SwitchoverCase)
     sql, steps = _latest_switch_query(db)
-    with connections[db].cursor() as cursor:
-        cursor.execute(sql, [employee.pk, SwitchoverCase.SWITCH])
-        row = cursor.fetchone()
+    row = _fetch_one(db, sql, [employee.pk, SwitchoverCase.SWITCH])
     return None if row is None else steps.convert(row)[0]
