@@ -1,35 +1,23 @@
-"""The rows of the employee's history page, each rendered once per content and language.
+"""The rows of the employee's history page, built in Python in one place.
 
-Decisions and event openings are append-only, and a row shows only its own
-fields: so a row is a pure function of those fields, the language, the time
-zone and the URL prefix, and is memoised on exactly these. Two rows with the
-same key are the same HTML by construction, so a row can never show another
-person's data; a new language or prefix is a new key. The template's loop over
-20 + 20 rows ({% url %} three times a row, dates, translations) was most of the
-page's CPU.
+The template's loop over 20 + 20 rows ({% url %} three times a row, dates,
+translations) was most of the page's CPU; ``format_html`` builds the same HTML
+for a fraction. Rows are not kept between requests: a person rarely opens their
+history twice in the same worker, and a kept row would hold the salts and
+secrets that open their events.
 """
 
-from functools import lru_cache
-
-from django.urls import get_script_prefix, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from consent import events as event_kinds
 from consent.models import Choice, withdraws_consent
 
-# Bounded per process: about 1 kB a row.
-ROWS_KEPT = 10_000
 CHOICE_LABELS = dict(Choice.choices)
-
-
-def _context():
-    """What a row's HTML depends on besides its own fields."""
-    return get_language(), timezone.get_current_timezone_name(), get_script_prefix()
 
 
 def _when(moment):
@@ -38,12 +26,10 @@ def _when(moment):
 
 def decision_rows(values):
     """A page of ``hot.decision_rows`` as the table's rows."""
-    key = _context()
-    return mark_safe("\n".join(_decision_row(*row, key) for row in values))  # noqa: S308 - format_html's
+    return mark_safe("\n".join(_decision_row(*row) for row in values))  # noqa: S308 - format_html's
 
 
-@lru_cache(maxsize=ROWS_KEPT)
-def _decision_row(created_at, choice, previous_choice, comment, version, seq, receipt_id, _key):
+def _decision_row(created_at, choice, previous_choice, comment, version, seq, receipt_id):
     when = _when(created_at)
     label = CHOICE_LABELS.get(choice, choice)
     if withdraws_consent(previous_choice, choice):
@@ -79,12 +65,10 @@ def _decision_row(created_at, choice, previous_choice, comment, version, seq, re
 
 def event_rows(values):
     """A page of ``hot.opening_rows`` as the table's rows."""
-    key = _context()
-    return mark_safe("\n".join(_event_row(*row, key) for row in values))  # noqa: S308 - format_html's
+    return mark_safe("\n".join(_event_row(*row) for row in values))  # noqa: S308 - format_html's
 
 
-@lru_cache(maxsize=ROWS_KEPT)
-def _event_row(seq, created_at, kind, salt, secret, _key):
+def _event_row(seq, created_at, kind, salt, secret):
     return format_html(
         '<tr>\n      <td class="num">{}</td>\n      <td>{}</td>\n      <td>{}</td>\n'
         '      <td><code class="hash small">{}</code><br><code class="hash small">{}</code></td>\n'

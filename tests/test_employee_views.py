@@ -241,9 +241,9 @@ def test_history_is_empty_before_any_decision(alice_client):
     assert "まだ何も記録していません" in alice_client.get("/history/").content.decode()
 
 
-def test_history_rows_are_each_employees_own_though_rendered_once(client, alice, bob):
-    """Rows are memoised per process (consent/history_rows.py): each person still sees
-    only their own decisions and events, whoever opened a history first."""
+def test_history_rows_are_each_employees_own(client, alice, bob):
+    """Rows are built in Python (consent/history_rows.py): each person sees only their
+    own decisions and events, whoever opened a history first."""
     seen = {}
     for employee, comment in ((alice, "alice's own note"), (bob, "bob's own note")):
         acknowledge(employee)
