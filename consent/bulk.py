@@ -12,7 +12,14 @@ import json
 
 from django.db import connection, models
 
-BATCH = 2000  # rows per INSERT where there is no COPY
+BATCH = 2000  # rows per statement where there is no COPY
+
+
+def batches(items, size=BATCH):
+    """``items`` in lists of ``size``, for statements that take many rows at once."""
+    items = list(items)
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def insert(model, fields, rows, *, new_ids=False):
@@ -84,8 +91,7 @@ def update(model, fields, rows):
     row_sql = "(" + ", ".join(["%s"] * (len(fields) + 1)) + ")"
     size = min(BATCH, connection.ops.bulk_batch_size([model._meta.pk, *fields], rows))
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), size):
-            batch = rows[start : start + size]
+        for batch in batches(rows, size):
             values = ", ".join([row_sql] * len(batch))
             cursor.execute(
                 f"UPDATE {table} SET {assignments} FROM (VALUES {values}) AS v"  # noqa: S608 - names from the model

@@ -623,15 +623,6 @@ class _Staff(NamedTuple):
         )
 
 
-ROSTER_BATCH = 2000  # rows per UPDATE ... WHERE id IN (...)
-
-
-def _batches(items):
-    items = list(items)
-    for start in range(0, len(items), ROSTER_BATCH):
-        yield items[start : start + ROSTER_BATCH]
-
-
 @transaction.atomic
 def import_roster(*, user, parsed, invite=True):
     """Apply a roster in one transaction: all of it or, on any problem, none of it.
@@ -676,12 +667,12 @@ def import_roster(*, user, parsed, invite=True):
         ["display_name", "office", "is_active"],
         ((e.pk, row.name, offices[row.office_code], row.active) for e, row, _changed in plan.update),
     )
-    for batch in _batches(plan.update):
+    for batch in bulk.batches(plan.update):
         for active in (True, False):
             get_user_model().objects.filter(
                 pk__in=[e.user_id for e, row, _changed in batch if row.active is active]
             ).update(is_active=active)
-    for batch in _batches(plan.deactivate):
+    for batch in bulk.batches(plan.deactivate):
         Employee.objects.filter(pk__in=[e.pk for e in batch]).update(is_active=False)
         get_user_model().objects.filter(pk__in=[e.user_id for e in batch]).update(is_active=False)
     audit.append(
