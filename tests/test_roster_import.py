@@ -244,6 +244,38 @@ def test_the_batched_import_writes_what_provisioning_one_by_one_does(hr, alice, 
     assert AuditEvent.objects.count() == events + 1
 
 
+def test_a_new_account_from_the_import_is_the_one_provision_employee_makes(hr, office):
+    """The import writes new staff as plain rows (services._create_accounts), provisioning
+    one person makes them through the models: every column but the person's own must agree,
+    so a field one of them starts to set cannot be missed by the other."""
+    from allauth.account.models import EmailAddress
+    from django.contrib.auth import get_user_model
+
+    from consent import services
+
+    _import(hr, [f"P0002,二人,two@example.jp,{office.code},{office.name},,1"])
+    two = Employee.objects.get(employee_number="P0002")
+    one = services.provision_employee(
+        email="one@example.jp", display_name="一人", employee_number="P0001", office=office
+    )
+    own = {
+        get_user_model(): {"id", "password", "username", "email", "date_joined", "last_login"},
+        EmailAddress: {"id", "user_id", "email"},
+        Employee: {"id", "user_id", "employee_number", "display_name", "pseudonym", "provisioned_at"},
+    }
+    for model, rows in (
+        (get_user_model(), [one.user, two.user]),
+        (EmailAddress, [EmailAddress.objects.get(user=one.user), EmailAddress.objects.get(user=two.user)]),
+        (Employee, [one, two]),
+    ):
+        fields = [f.attname for f in model._meta.concrete_fields if f.attname not in own[model]]
+        first, second = ({name: getattr(row, name) for name in fields} for row in rows)
+        assert first == second, model
+    assert not one.user.has_usable_password() and not two.user.has_usable_password()
+    assert two.user.username == two.user.email == "two@example.jp"
+    assert one.provisioned_at is not None and two.provisioned_at is not None
+
+
 def test_the_preview_names_the_first_people_and_counts_the_rest(hr_client, monkeypatch):
     from consent.views import hr
 
