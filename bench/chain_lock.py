@@ -46,23 +46,10 @@ def worker(args):
     cpu.setup(cpu.parse_args())
     import itertools
 
-    from django.conf import settings
     from django.db import connection
-    from django.test import Client
 
-    from consent.models import Employee, ExplanationVersion
-
-    people = Employee.objects.filter(
-        user__isnull=False, is_active=True, acknowledgements__version=ExplanationVersion.current()
-    ).order_by("pk")[args.worker * args.people : (args.worker + 1) * args.people]
-    posts = []
-    for employee in people:
-        client = Client(secure=True)
-        client.force_login(employee.user, backend=settings.AUTHENTICATION_BACKENDS[0])
-        client.get("/decision/")
-        current = employee.current_choice
-        start = cpu.CHOICES.index(current) + 1 if current in cpu.CHOICES else 0
-        posts.append((client, itertools.cycle(cpu.CHOICES[start:] + cpu.CHOICES[:start])))
+    people = cpu.acknowledged_employees()[args.worker * args.people : (args.worker + 1) * args.people]
+    posts = [cpu.decision_poster(cpu.signed_in(employee), employee) for employee in people]
 
     held = []  # (acquired, released) of the head, per decision
     acquired = []
@@ -83,24 +70,21 @@ def worker(args):
 
     connection.commit = timed_commit
 
-    def post(client, choices):
-        client.cookies.pop("messages", None)
-        token = client.cookies[settings.CSRF_COOKIE_NAME].value
-        data = {"choice": next(choices), "comment": "", "warned": "1", "csrfmiddlewaretoken": token}
-        response = client.post("/decision/", data)
+    def post(poster):
+        response = poster()
         if response.status_code != 302 or "/receipts/" not in response["Location"]:
             raise SystemExit(f"unexpected response {response.status_code}")
 
     with connection.execute_wrapper(timing):
-        for client, choices in posts:  # warm up
-            post(client, choices)
+        for poster in posts:  # warm up
+            post(poster)
         held.clear()
         print("ready", flush=True)
         sys.stdin.readline()
         cpu_start, wall_start = time.process_time(), time.perf_counter()
         turns = itertools.cycle(posts)
         while time.perf_counter() - wall_start < args.seconds:
-            post(*next(turns))
+            post(next(turns))
         cpu_used = time.process_time() - cpu_start
     print(json.dumps({"held": held, "cpu": cpu_used}), flush=True)
 

@@ -61,21 +61,29 @@ def setup(args):
     django.setup()
 
 
-def app_requests(args):
-    """A signed-in employee who has read the current explanation; each POST changes the choice."""
+def acknowledged_employees():
+    """Active employees with an account who have read the current explanation, in id order."""
+    from consent.models import Employee, ExplanationVersion
+
+    return Employee.objects.filter(
+        user__isnull=False, is_active=True, acknowledgements__version=ExplanationVersion.current()
+    ).order_by("pk")
+
+
+def signed_in(employee):
     from django.conf import settings
     from django.test import Client
 
-    from consent.models import Employee, ExplanationVersion
-
-    employee = Employee.objects.filter(
-        user__isnull=False, is_active=True, acknowledgements__version=ExplanationVersion.current()
-    ).first()
     client = Client(secure=True)
     client.force_login(employee.user, backend=settings.AUTHENTICATION_BACKENDS[0])
-    if not args.post:
-        return lambda: client.get(args.path)
-    client.get(args.path)  # a CSRF cookie
+    return client
+
+
+def decision_poster(client, employee, path="/decision/"):
+    """A callable that posts the employee's next decision (each a change, so each is recorded)."""
+    from django.conf import settings
+
+    client.get(path)  # a CSRF cookie
     start = CHOICES.index(employee.current_choice) + 1 if employee.current_choice in CHOICES else 0
     choices = itertools.cycle(CHOICES[start:] + CHOICES[:start])
 
@@ -83,9 +91,19 @@ def app_requests(args):
         # Nobody follows the redirect here: drop its message, as wrk's fixed cookies do.
         client.cookies.pop("messages", None)
         token = client.cookies[settings.CSRF_COOKIE_NAME].value
-        return client.post(args.path, {"choice": next(choices), "comment": "", "csrfmiddlewaretoken": token})
+        data = {"choice": next(choices), "comment": "", "warned": "1", "csrfmiddlewaretoken": token}
+        return client.post(path, data)
 
     return post
+
+
+def app_requests(args):
+    """A signed-in employee who has read the current explanation; each POST changes the choice."""
+    employee = acknowledged_employees().first()
+    client = signed_in(employee)
+    if not args.post:
+        return lambda: client.get(args.path)
+    return decision_poster(client, employee, args.path)
 
 
 def bare_requests(args):
