@@ -381,3 +381,14 @@ def test_a_span_of_days_is_read_as_its_span_of_the_chain(union_client, alice):
     )
     empty = day - datetime.timedelta(days=30)
     assert _page(union_client, f"?start={empty}&end={empty}").context["page"].object_list == []
+
+
+def test_a_date_at_the_ends_of_the_calendar_is_ignored_not_a_server_error(union_client, alice):
+    """0001-01-01 in Tokyo is before the first UTC instant, and the day after 9999-12-31 does
+    not exist: both were a 500 (OverflowError); now they read as a date not understood."""
+    services.record_sign_in(user=alice.user, methods="password")
+    for query in ("?start=0001-01-01", "?end=9999-12-31", "?start=0001-01-01&end=0001-01-01"):
+        response = _page(union_client, query)
+        assert response.status_code == 200, query
+        assert "読み取れない日付があったため無視しました" in response.content.decode(), query
+        assert response.context["page"].object_list, query

@@ -140,10 +140,13 @@ def _without_page(request):
 
 
 def _parse_date(text):
+    """A day of the filter, or None. The first and last days of the calendar are refused too:
+    midnight in Tokyo on 0001-01-01 is before the first UTC instant, and 9999-12-31 has no next day."""
     try:
-        return datetime.date.fromisoformat(text) if text else None
+        day = datetime.date.fromisoformat(text) if text else None
     except ValueError:
         return None
+    return day if day and datetime.date.min < day < datetime.date.max else None
 
 
 def _party(value):
