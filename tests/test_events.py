@@ -312,6 +312,27 @@ def test_a_malformed_body_is_listed_not_a_server_error(union_client, alice):
     response = _page(union_client)
     assert not response.context["result"].ok
     assert "made.up" in response.content.decode()
+    # The failure reads in Japanese; the verifier's English words sit behind a disclosure.
+    html = response.content.decode()
+    assert "書き換えられた可能性があります" in html
+    assert f"<code>{response.context['result'].reason}</code>" in html.replace("&#x27;", "'")
+
+
+def test_every_reason_the_verifier_gives_has_a_meaning_on_the_union_pages():
+    """Each code chain.py documents ("What the verifier prints") and each verification.py
+    raises is told in the page's language, not only by the generic sentence."""
+    import re
+    from pathlib import Path
+
+    from consent import chain
+    from consent.templatetags.consent_tags import _PROBLEMS
+
+    section = chain.__doc__.split("What the verifier prints")[1].split("A file that is not")[0]
+    documented = set(re.findall(r"``([a-z]+(?:-[a-z]+)*)``", section)) - {"OK", "FAILED"}
+    source = (Path(chain.__file__).parent / "verification.py").read_text()
+    raised = set(re.findall(r'Problem\(\s*[^,]+,\s*f?"([a-z]+(?:-[a-z]+)*):', source))
+    assert documented and raised
+    assert documented | raised <= _PROBLEMS.keys(), (documented | raised) - _PROBLEMS.keys()
 
 
 def test_the_history_names_the_employees_events_from_the_registry(alice):

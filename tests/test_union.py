@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 import subprocess
 import sys
 import zipfile
@@ -140,6 +141,10 @@ def test_a_checkpoint_saved_before_tampering_fails_afterwards(union_client, comp
     )
     html = bad.content.decode()
     assert "一致しません" in html and f"{checkpoint.seq}" in html and "checkpoint-mismatch" in html
+    # In Japanese, with the verifier's English words kept behind a disclosure.
+    assert "署名済みまたは保存済みのチェックポイントと一致しない" in html
+    disclosure = r"<details><summary>検証プログラムの出力[^<]*</summary><p><code>checkpoint-mismatch:"
+    assert re.search(disclosure, html)
 
 
 def test_a_file_that_is_not_a_checkpoint_is_refused(union_client):

@@ -2,7 +2,7 @@ import secrets
 
 from django import forms, template
 from django.template.loader import render_to_string
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from consent import explanation_text, receipts, wording
@@ -169,3 +169,28 @@ def field_widget(field, help_text="", **attrs):
     ids = describedby(field, help_text)
     attrs["aria-describedby"] = ids or False
     return field.as_widget(attrs=attrs)
+
+
+# What each of the verifier's reasons (chain.py's "What the verifier prints", and
+# verification.py's) means, for the union's pages; the verifier's own words are English.
+_CHANGED = gettext_lazy("An event or a text differs from what was recorded: it may have been rewritten.")
+_MISSING = gettext_lazy("Events are missing, out of order or no longer follow on from one another.")
+_CHECKPOINT = gettext_lazy("The chain no longer matches a signed or saved checkpoint, or a signature fails.")
+_PROBLEMS = {
+    **dict.fromkeys(
+        ["edited", "rewritten", "forged", "head", "indexed", "tree", "receipt", "opening", "opening-mismatch"]
+        + ["text", "text-mismatch", "text-unlogged"],
+        _CHANGED,
+    ),
+    **dict.fromkeys(["gap", "reordered", "broken-link", "truncated", "text-missing"], _MISSING),
+    **dict.fromkeys(
+        ["checkpoint-mismatch", "checkpoint", "bad-signature", "proof-failed", "cosigned", "cosignature"],
+        _CHECKPOINT,
+    ),
+}
+
+
+@register.filter
+def verification_problem(reason):
+    """The verifier's reason ("code: detail", English) as a sentence in the page's language."""
+    return _PROBLEMS.get(reason.split(":", 1)[0].strip(), gettext_lazy("The chain did not verify."))
