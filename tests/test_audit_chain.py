@@ -241,6 +241,7 @@ def test_a_decision_holds_the_head_for_one_write_and_the_commit(alice):
     assert not [sql for sql in held if sql.startswith("SELECT")]
     if connection.vendor == "postgresql":
         assert len(held) == 1 and held[0].startswith("WITH")
+        assert statements[head].endswith("FOR UPDATE")  # the head is held: every other append waits
     # The rows written together are the ones the chain and the receipt name.
     event = AuditEvent.objects.get(seq=decision.audit_seq)
     assert Decision.objects.get(pk=decision.pk).entry_hash == event.entry_hash == decision.entry_hash

@@ -270,6 +270,12 @@ def test_history_rows_follow_the_language(alice_client, alice):
     assert "撤回：一体化しない" in japanese and ">受付票<" in japanese
     assert "Withdrawal: Do not combine them (opt out)" in english and ">Receipt<" in english
     assert "撤回" not in english and "受付票" not in english
+    # And the URL prefix the site is served under: the links are the prefix's own.
+    from django.test.utils import override_script_prefix
+
+    with override_script_prefix("/ledger/"):
+        prefixed = alice_client.get("/history/").content.decode()
+    assert 'href="/ledger/receipts/' in prefixed and 'href="/receipts/' not in prefixed
 
 
 def test_the_json_receipt_carries_what_an_employee_needs(alice_client, alice):

@@ -400,6 +400,9 @@ def test_a_span_of_days_is_read_as_its_span_of_the_chain(union_client, alice):
     assert listing and all(
         f'"seq" >= {by_day[1][0].seq}' in sql and f'"seq" <= {by_day[1][-1].seq}' in sql for sql in listing
     )
+    # The span is read with a COUNT beside MIN and MAX: without it PostgreSQL walks seq backwards instead.
+    span = [q["sql"] for q in queries if 'MIN("consent_auditevent"."seq")' in q["sql"]]
+    assert len(span) == 1 and 'MAX("consent_auditevent"."seq")' in span[0] and "COUNT(" in span[0]
     empty = day - datetime.timedelta(days=30)
     assert _page(union_client, f"?start={empty}&end={empty}").context["page"].object_list == []
 

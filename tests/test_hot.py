@@ -2,11 +2,12 @@
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.forms.models import model_to_dict
 
 from consent import hot, services
 from consent.access import roles_of
+from consent.explanation_text import shipped_version
 from consent.hot import user_with_roles
 from consent.models import Acknowledgement, Choice, Employee, ExplanationVersion
 from tests.conftest import acknowledge, decide, grant, unguard
@@ -81,10 +82,16 @@ def test_the_locked_employee_and_acknowledgement(alice, django_assert_num_querie
     with transaction.atomic():
         assert hot.locked_employee_and_acknowledgement(alice.user)[1] is None
     acknowledge(alice)
-    with transaction.atomic(), django_assert_num_queries(1):
+    with transaction.atomic(), django_assert_num_queries(1) as captured:
         employee, acknowledgement = hot.locked_employee_and_acknowledgement(alice.user)
         assert employee.office.name == alice.office.name and acknowledgement.version.number == 1
+    if connection.features.has_select_for_update_of:  # the employee row is locked, as the ORM's would be
+        assert captured.captured_queries[0]["sql"].endswith("FOR UPDATE OF e")
     assert model_to_dict(employee) == model_to_dict(alice) and acknowledgement.employee_id == alice.pk
+    # A new version is the current one: the acknowledgement of the old one is not it.
+    services.publish_explanation(actor="system", number=2, fields=shipped_version(1))
+    with transaction.atomic():
+        assert hot.locked_employee_and_acknowledgement(alice.user) == (employee, None)
     Employee.objects.filter(pk=alice.pk).update(is_active=False)
     with transaction.atomic():
         assert hot.locked_employee_and_acknowledgement(alice.user) == (None, None)
@@ -134,5 +141,8 @@ def test_the_latest_switch_over_steps_are_read_as_the_orm_reads_them(alice, hr, 
         steps = hot.latest_switch_steps(alice)
     assert steps == SwitchoverCase.objects.get(pk=case.pk).steps_done and steps
     decide(alice, Choice.OPT_OUT)
+    # The revert case opened now is not a switch-over: the switch-over's steps are still read.
+    assert SwitchoverCase.objects.filter(employee=alice, kind=SwitchoverCase.REVERT).exists()
+    assert hot.latest_switch_steps(alice) == steps
     decide(alice, Choice.OPT_IN)
     assert hot.latest_switch_steps(alice) == {}

@@ -518,3 +518,7 @@ def test_a_snapshots_office_table_is_rendered_once_and_a_new_snapshot_reads_its_
     assert view() == (first, 0)
     figures.publish_snapshot()
     assert view()[1] == 1
+    # Each language has its own table: English is read and rendered afresh, not Japanese reused.
+    hr_client.cookies["django_language"] = "en"
+    english, reads = view()
+    assert reads == 1 and "Decisions by office" in english and "Decisions by office" not in first

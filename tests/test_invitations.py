@@ -7,7 +7,11 @@ from io import StringIO
 from pathlib import Path
 from unittest import mock
 
+import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from consent import services
 from consent.models import Employee, Invitation
@@ -40,7 +44,12 @@ ROWS = (
 def test_the_command_sends_each_once_and_stamps_it(hr, mailoutbox):
     plan = import_rows(hr, *ROWS)
     assert plan.invitations == 3 and mailoutbox == []
-    assert "Sent 3 invitation(s); 0 failed" in send()
+    with CaptureQueriesContext(connection) as queries:
+        output = send()
+    assert "Sent 3 invitation(s); 0 failed" in output
+    if connection.features.has_select_for_update_skip_locked:  # two runs at once skip each other's rows
+        locks = [query["sql"] for query in queries if "FOR UPDATE" in query["sql"]]
+        assert len(locks) == 3 and all(sql.endswith("SKIP LOCKED") for sql in locks)
     assert sorted(m.to[0] for m in mailoutbox) == ["hanako@example.jp", "jiro@example.jp", "taro@example.jp"]
     assert all("/accounts/password/reset/key/" in m.body for m in mailoutbox)
     assert not Invitation.objects.filter(sent_at=None).exists()
@@ -64,6 +73,23 @@ def test_a_failing_address_stays_pending_and_the_others_are_sent(hr, mailoutbox)
     assert [m.to for m in mailoutbox[2:]] == [["hanako@example.jp"]]
 
 
+def test_a_crash_mid_run_keeps_the_stamps_of_what_was_sent(hr, mailoutbox):
+    """Each invitation is sent and stamped in a transaction of its own: a crash re-sends
+    at most the one in flight, never the ones already delivered."""
+    import_rows(hr, *ROWS)
+    real = services.send_mail
+
+    def crashing(subject, body, sender, to, **kwargs):
+        if len(mailoutbox) == 2:
+            raise RuntimeError("the worker was killed")
+        return real(subject, body, sender, to, **kwargs)
+
+    with mock.patch.object(services, "send_mail", crashing), pytest.raises(RuntimeError):
+        send()
+    assert Invitation.objects.filter(sent_at__isnull=False).count() == 2
+    assert "Sent 1 invitation(s); 0 failed" in send() and len(mailoutbox) == 3
+
+
 def test_inactive_and_deactivated_people_are_not_invited(hr, mailoutbox):
     import_rows(hr, *ROWS[:2], "R0003,佐藤 次郎,jiro@example.jp,100,中部地方整備局,,0")
     assert Invitation.objects.count() == 2  # nobody inactive is queued
@@ -71,6 +97,11 @@ def test_inactive_and_deactivated_people_are_not_invited(hr, mailoutbox):
     assert "Sent 1 invitation(s)" in send()
     assert [m.to for m in mailoutbox] == [["taro@example.jp"]]
     assert Invitation.objects.get(sent_at=None).employee.employee_number == "R0002"  # waits
+    # An account switched off on its own, its employee record still active, waits too.
+    waiting = Employee.objects.get(employee_number="R0002")
+    Employee.objects.filter(pk=waiting.pk).update(is_active=True)
+    get_user_model().objects.filter(pk=waiting.user_id).update(is_active=False)
+    assert "Sent 0 invitation(s)" in send() and len(mailoutbox) == 1
 
 
 def test_without_invite_nothing_is_queued(hr, mailoutbox):

@@ -334,8 +334,18 @@ def test_the_totals_of_checkpoints_and_cosignatures_count_only_what_came_after_t
         and ("consent_signedcheckpoint" in q["sql"] or "consent_cosignature" in q["sql"])
     ]
     assert len(counts) == 2 and all("WHERE" in sql for sql in counts)
+    # Two more points, the first with a checkpoint at exactly its size: each point carries
+    # the totals below it forward, and the checkpoint at a point is counted once, after it.
+    person = services.Employee.objects.get(employee_number="E0001")
+    decide(person, Choice.OPT_IN)
+    at_point = log.publish_checkpoint()
+    assert verification.verify().ok and LogVerification.objects.latest().size == at_point.size
+    decide(person, Choice.OPT_OUT)
+    again = verification.verify()
+    assert again.ok and again.resumed_from == at_point.size
+    assert (again.checkpoints, again.cosignatures) == (4, 2)
     full = verification.verify(full=True)
-    assert (full.checkpoints, full.cosignatures) == (3, 2)
+    assert (full.checkpoints, full.cosignatures) == (4, 2)
 
 
 def test_the_migration_counts_at_each_point_verified_before_it(union, history, witness_seed):

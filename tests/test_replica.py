@@ -86,6 +86,7 @@ def test_hr_pages_read_on_the_replica_and_write_on_the_primary(replica, client, 
     # (The head is locked, which is a write; the append reads nothing else.)
     assert AuditEvent.objects.count() == appended + 1
     assert not {"consent.AuditHead", "consent.AuditEvent", "consent.LogNode"} & on[REPLICA]
+    assert "consent.AuditHead" not in on[DEFAULT_DB_ALIAS]  # read only under its lock, routed as a write
     # A POST reads on the primary only.
     case = SwitchoverCase.objects.get(employee=alice)
     response = client.post(f"/hr/queue/{case.pk}/step/", {"step": "card_received"}, secure=True)

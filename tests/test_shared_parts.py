@@ -100,7 +100,9 @@ def test_a_refused_decision_form_is_rendered_afresh(alice_client, alice):
 
 def test_the_language_switch_is_shared_but_posts_each_sessions_token_and_page(alice, bob):
     tokens = []
-    for person, path in ((alice, "/help/"), (bob, "/history/"), (alice, "/explanation/")):
+    # The last is the same page as another, with its own query: the next is the request's own.
+    pages = ((alice, "/help/"), (bob, "/history/"), (alice, "/explanation/"), (bob, "/history/?page=1"))
+    for person, path in pages:
         client = _signed_in(person.user)
         page = client.get(path, secure=True).content.decode()
         form = re.search(r'<form class="lang-switch".*?</form>', page, re.S).group(0)
@@ -114,4 +116,4 @@ def test_the_language_switch_is_shared_but_posts_each_sessions_token_and_page(al
             headers={"origin": "https://testserver"},
         )
         assert response.status_code == 302 and response["Location"].endswith(path)
-    assert len(set(tokens)) == 3
+    assert len(set(tokens)) == 4
