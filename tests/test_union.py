@@ -220,3 +220,12 @@ def test_the_audit_page_offers_no_office_filter(union_client, alice):
     response = union_client.get(f"/union/audit/?office={alice.office.code}")
     assert response.status_code == 200
     assert 'name="office"' not in response.content.decode()
+
+
+def test_the_audit_page_says_why_employee_events_look_out_of_time_order(union_client):
+    """Employee events carry the hour, role events the minute: the page says so, in both languages."""
+    page = union_client.get("/union/audit/").content.decode()
+    assert "1時間単位（分は切り捨て）で記録しています" in page
+    assert "一覧の日時が前後して見えることがあります" in page
+    english = union_client.get("/union/audit/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "rounded down to the hour" in english
