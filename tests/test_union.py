@@ -229,3 +229,15 @@ def test_the_audit_page_says_why_employee_events_look_out_of_time_order(union_cl
     assert "一覧の日時が前後して見えることがあります" in page
     english = union_client.get("/union/audit/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "rounded down to the hour" in english
+
+
+def test_a_reversed_date_range_is_named_in_the_users_language(union_client, alice):
+    """A start after the end matched nothing in silence; now the page says why."""
+    acknowledge(alice)
+    reversed_range = union_client.get("/union/audit/?start=2026-05-02&end=2026-05-01")
+    assert reversed_range.status_code == 200 and reversed_range.context["rows"] == []
+    assert "開始日が終了日より後になっている" in reversed_range.content.decode()
+    english = union_client.get("/union/audit/?start=2026-05-02&end=2026-05-01", HTTP_ACCEPT_LANGUAGE="en")
+    assert "The start date is after the end date" in english.content.decode()
+    for query in ("?start=2026-05-01&end=2026-05-01", "?start=2026-05-01", "?end=2026-05-01", ""):
+        assert "開始日が終了日より後" not in union_client.get(f"/union/audit/{query}").content.decode(), query
