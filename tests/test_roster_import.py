@@ -104,6 +104,21 @@ def test_a_my_number_in_the_file_is_refused_without_echoing_it(hr_client):
     assert not Employee.objects.filter(employee_number="R0001").exists()
 
 
+def test_an_image_uploaded_as_the_roster_is_named_as_not_csv_text_and_nothing_is_written(hr_client):
+    employees, offices, events = Employee.objects.count(), Office.objects.count(), AuditEvent.objects.count()
+    png = SimpleUploadedFile("roster.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    response = hr_client.post("/hr/roster/", {"file": png, "encoding": ""})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "CSV形式のテキストファイルではありません" in html and "列の見出し" not in html
+    assert (Employee.objects.count(), Office.objects.count(), AuditEvent.objects.count()) == (
+        employees,
+        offices,
+        events,
+    )
+    assert not RosterPreview.objects.exists() and "hr_roster_upload" not in hr_client.session
+
+
 def test_the_preview_is_kept_server_side_not_in_the_session_row_and_dropped_on_confirm(hr_client):
     upload(hr_client, ROSTER)
     session_row = Session.objects.get(session_key=hr_client.session.session_key)
