@@ -119,6 +119,18 @@ def test_an_image_uploaded_as_the_roster_is_named_as_not_csv_text_and_nothing_is
     assert not RosterPreview.objects.exists() and "hr_roster_upload" not in hr_client.session
 
 
+@pytest.mark.parametrize(
+    ("encoding", "chosen", "label"),
+    [("utf-8", "", "UTF-8"), ("utf-8-sig", "utf-8", "UTF-8"), ("cp932", "", "Shift_JIS (CP932)")],
+)
+def test_the_preview_names_the_encoding_as_the_upload_form_does(hr_client, encoding, chosen, label):
+    form = hr_client.get("/hr/roster/").content.decode()
+    assert f">{label}</option>" in form
+    preview = upload(hr_client, ROSTER, encoding, chosen).content.decode()
+    assert f"roster.csv（{label}）" in preview
+    assert "（utf-8" not in preview and "（cp932" not in preview
+
+
 def test_the_preview_is_kept_server_side_not_in_the_session_row_and_dropped_on_confirm(hr_client):
     upload(hr_client, ROSTER)
     session_row = Session.objects.get(session_key=hr_client.session.session_key)
