@@ -463,3 +463,11 @@ def test_text_with_a_nul_past_the_header_or_in_utf16_keeps_its_own_message():
     utf16 = parse_roster(csv_text(*GOOD_LINES).encode("utf-16"))
     assert not any(message.startswith(NOT_CSV_TEXT) for message in messages(utf16))
     assert parse_roster(csv_text(*GOOD_LINES).encode("cp932")).ok
+
+
+def test_the_readme_lists_every_column_the_roster_reads():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    for field in roster.FIELDS:
+        assert f"| {field.ja} | `{field.name}` | {'required' if field.required else 'optional'}" in readme
