@@ -111,6 +111,8 @@ def test_an_image_uploaded_as_the_roster_is_named_as_not_csv_text_and_nothing_is
     assert response.status_code == 400
     html = response.content.decode()
     assert "CSV形式のテキストファイルではありません" in html and "列の見出し" not in html
+    # A file that could not be read is not described as one with a header and no data lines.
+    assert "roster.csv（" not in html and "見出しの1行" not in html
     assert (Employee.objects.count(), Office.objects.count(), AuditEvent.objects.count()) == (
         employees,
         offices,
