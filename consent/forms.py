@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from consent import wording
 from consent.models import Choice, Complaint, Office
+from consent.roster import ENCODING_CHOICES
 from consent.services import (
     ACKNOWLEDGEMENT_MAX_LENGTH,
     COMMENT_MAX_LENGTH,
@@ -73,7 +74,7 @@ class RosterUploadForm(forms.Form):
     encoding = forms.ChoiceField(
         label=_("Character encoding"),
         required=False,
-        choices=[("", _("Detect automatically")), ("utf-8", "UTF-8"), ("cp932", "Shift_JIS (CP932)")],
+        choices=[("", _("Detect automatically")), *ENCODING_CHOICES],
     )
 
 

@@ -31,8 +31,16 @@ MAX_ROWS = 200_000
 SAMPLE_HEADER_JA = "職員番号,氏名,メールアドレス,事務所コード,事務所名,上位事務所コード,在職"
 
 _SUPPORTED_ENCODINGS = ("utf-8", "utf-8-sig", "cp932", "shift_jis")
+# The upload form's choices; the preview names the codec it used with the same words.
+ENCODING_CHOICES = (("utf-8", "UTF-8"), ("cp932", "Shift_JIS (CP932)"))
+_CHOSEN_LABELS = {**dict(ENCODING_CHOICES), "utf-8-sig": "UTF-8", "shift_jis": "Shift_JIS"}
 _ENCODING_LABELS = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8", "cp932": "Shift_JIS", "shift_jis": "Shift_JIS"}
 
+# What images, PDFs and Excel workbooks (.xlsx is a ZIP, .xls an OLE2 file) open with.
+_BINARY_SIGNATURES = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"%PDF-", b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
+# A control byte a header line never holds (tab and the CR of CRLF aside). Neither UTF-8 nor
+# CP932 uses any of these inside a multi-byte character, so one is never part of a letter.
+_BINARY_BYTE_RE = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CODE_RE = re.compile(r"[A-Za-z0-9-]{1,20}")
 # Unicode's control characters (category Cc) are exactly these 65.
 _CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f]")
@@ -85,6 +93,11 @@ class ParsedRoster:
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    @property
+    def encoding_label(self) -> str:
+        """The codec as the upload form's select names it ("UTF-8", not "utf-8")."""
+        return _CHOSEN_LABELS.get(self.encoding, self.encoding)
 
 
 @dataclass(frozen=True)
@@ -201,6 +214,17 @@ _CLEANERS = {
     "parent_office_code": _clean_code,
     "active": _clean_active,
 }
+
+
+def _not_text(data):
+    """Whether the upload is an image, a workbook or another file that is not CSV text: it opens
+    with such a file's signature, or its first line, where the header is, holds a control byte.
+    A NUL further down is a bad cell, named with its line. UTF-16 text (a NUL beside each
+    ASCII letter) is left to the message about the encoding."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return False
+    first_line = data[:4096].split(b"\n", 1)[0]
+    return data.startswith(_BINARY_SIGNATURES) or _BINARY_BYTE_RE.search(first_line) is not None
 
 
 def _decode(data, encoding):
@@ -437,6 +461,12 @@ def parse_roster(data: bytes, encoding: str | None = None) -> ParsedRoster:
     if len(data) > MAX_BYTES:
         message = _("The file is too large (at most %(limit)d MB).") % {"limit": MAX_BYTES // (1024 * 1024)}
         return ParsedRoster((), (RosterError(None, None, message),), encoding or "", sha256)
+    if _not_text(data):
+        message = _(
+            "This is not a CSV text file (it looks like an image, a workbook or another kind of file). "
+            "In Excel, save the roster as 'CSV UTF-8' or 'CSV (comma delimited)' and upload that file."
+        )
+        return ParsedRoster((), (RosterError(None, None, message),), "", sha256)
     text, used, problem = _decode(data, encoding)
     if problem:
         return ParsedRoster((), (problem,), used, sha256)

@@ -4,6 +4,7 @@ import csv
 import datetime
 import io
 import json
+import re
 from unittest import mock
 
 import pytest
@@ -168,6 +169,26 @@ def test_the_dashboard_suppresses_small_cells(hr_client, staff):
     html = hr_client.get("/hr/").content.decode()
     assert "秘匿" in html
     assert "一体化しない" in html
+
+
+def test_a_hidden_rate_reads_hidden_on_the_page_and_in_the_export(hr_client, make_employee):
+    """A suppressed rate was "—" on the page but 秘匿 in the CSV; the page explains 秘匿 only."""
+    for i in range(3):
+        person = make_employee(f"few-{i}", f"F{i:04d}")
+        acknowledge(person)
+        decide(person, Choice.OPT_IN)
+    figures.publish_snapshot()
+    html = hr_client.get("/hr/").content.decode()
+    assert "「秘匿」は、" in html
+    rates = re.findall(r'<p class="status-card__value">([^<]*)</p>', html)
+    assert rates[1] == "秘匿"
+    table = html.split('id="office-heading"')[1].split("</table>")[0]
+    rows = re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]
+    assert rows and all(re.findall(r'<td class="num">([^<]*)</td>', row)[-1] == "秘匿" for row in rows)
+    assert "—" not in table
+    text = hr_client.get("/hr/figures.csv").content.decode("utf-8-sig")
+    lines = list(csv.reader(io.StringIO(text)))[1:]
+    assert lines and all(line[-1] == "秘匿" for line in lines)
 
 
 def test_no_hr_page_publishes_figures(hr_client, staff):

@@ -170,3 +170,13 @@ def test_the_roster_preview_names_changed_columns_in_japanese(hr_client, django_
     html = upload(hr_client, moved).content.decode()
     assert "R0002 鈴木 華子: 氏名、事務所" in html
     assert "office" not in html.split("<main", 1)[1]
+
+
+def test_the_japanese_receipt_names_the_subject_field_in_japanese(alice_client, alice):
+    """The paragraph on checking the receipt left the body's "subject" in English; it now
+    glosses it, as it does the body, so the field can still be found in the raw record."""
+    acknowledge(alice)
+    decision = decide(alice, Choice.OPT_IN)
+    html = alice_client.get(reverse("receipt", args=[decision.receipt_id])).content.decode()
+    words = re.sub(r"<code[^>]*>.*?</code>", "", html.split("<main")[1], flags=re.S)
+    assert "対象（subject）はコミットメント" in words and "その subject は" not in words

@@ -430,3 +430,44 @@ def test_rows_of_arbitrary_cells_never_raise_nor_echo_a_my_number(lines):
 def test_control_characters_in_names_are_refused():
     parsed = parse_roster(csv_text("R1,山田\x00太郎,a@example.jp,100,本局,,1").encode())
     assert not parsed.ok and parsed.errors[0].line == 2
+
+
+PNG_HEADER = b"\x89PNG\r\n\x1a\n"
+NOT_CSV_TEXT = "This is not a CSV text file"
+
+
+@pytest.mark.parametrize("encoding", [None, "utf-8", "cp932"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        PNG_HEADER,  # decodes as CP932, and was reported as a bad header
+        PNG_HEADER + b"\x00\x00\x00\rIHDR\x00\x00\x00\x01",
+        b"PK\x03\x04\x14\x00\x06\x00\x08\x00",  # an .xlsx workbook
+        b"\x7fELF\x02\x01\x01\x00\n" + csv_text(*GOOD_LINES).encode(),
+    ],
+)
+def test_a_file_that_is_not_text_is_named_as_such(data, encoding):
+    parsed = parse_roster(data, encoding)
+    assert [error.line for error in parsed.errors] == [None] and parsed.rows == ()
+    assert messages(parsed)[0].startswith(NOT_CSV_TEXT)
+    with translation.override("ja"):
+        message = parse_roster(data, encoding).errors[0].message
+    assert message.startswith("CSV形式のテキストファイルではありません")
+
+
+def test_text_with_a_nul_past_the_header_or_in_utf16_keeps_its_own_message():
+    """A NUL in a cell is named with its line; UTF-16 text is an encoding to change, not binary."""
+    nul_in_a_name = "R4,山田\x00太郎,d@example.jp,100,中部地方整備局,,1"
+    parsed = parse_roster(csv_text(*GOOD_LINES, nul_in_a_name).encode())
+    assert [error.line for error in parsed.errors] == [5]
+    utf16 = parse_roster(csv_text(*GOOD_LINES).encode("utf-16"))
+    assert not any(message.startswith(NOT_CSV_TEXT) for message in messages(utf16))
+    assert parse_roster(csv_text(*GOOD_LINES).encode("cp932")).ok
+
+
+def test_the_readme_lists_every_column_the_roster_reads():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    for field in roster.FIELDS:
+        assert f"| {field.ja} | `{field.name}` | {'required' if field.required else 'optional'}" in readme

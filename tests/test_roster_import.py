@@ -104,6 +104,35 @@ def test_a_my_number_in_the_file_is_refused_without_echoing_it(hr_client):
     assert not Employee.objects.filter(employee_number="R0001").exists()
 
 
+def test_an_image_uploaded_as_the_roster_is_named_as_not_csv_text_and_nothing_is_written(hr_client):
+    employees, offices, events = Employee.objects.count(), Office.objects.count(), AuditEvent.objects.count()
+    png = SimpleUploadedFile("roster.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    response = hr_client.post("/hr/roster/", {"file": png, "encoding": ""})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "CSV形式のテキストファイルではありません" in html and "列の見出し" not in html
+    # A file that could not be read is not described as one with a header and no data lines.
+    assert "roster.csv（" not in html and "見出しの1行" not in html
+    assert (Employee.objects.count(), Office.objects.count(), AuditEvent.objects.count()) == (
+        employees,
+        offices,
+        events,
+    )
+    assert not RosterPreview.objects.exists() and "hr_roster_upload" not in hr_client.session
+
+
+@pytest.mark.parametrize(
+    ("encoding", "chosen", "label"),
+    [("utf-8", "", "UTF-8"), ("utf-8-sig", "utf-8", "UTF-8"), ("cp932", "", "Shift_JIS (CP932)")],
+)
+def test_the_preview_names_the_encoding_as_the_upload_form_does(hr_client, encoding, chosen, label):
+    form = hr_client.get("/hr/roster/").content.decode()
+    assert f">{label}</option>" in form
+    preview = upload(hr_client, ROSTER, encoding, chosen).content.decode()
+    assert f"roster.csv（{label}）" in preview
+    assert "（utf-8" not in preview and "（cp932" not in preview
+
+
 def test_the_preview_is_kept_server_side_not_in_the_session_row_and_dropped_on_confirm(hr_client):
     upload(hr_client, ROSTER)
     session_row = Session.objects.get(session_key=hr_client.session.session_key)

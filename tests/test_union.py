@@ -220,3 +220,24 @@ def test_the_audit_page_offers_no_office_filter(union_client, alice):
     response = union_client.get(f"/union/audit/?office={alice.office.code}")
     assert response.status_code == 200
     assert 'name="office"' not in response.content.decode()
+
+
+def test_the_audit_page_says_why_employee_events_look_out_of_time_order(union_client):
+    """Employee events carry the hour, role events the minute: the page says so, in both languages."""
+    page = union_client.get("/union/audit/").content.decode()
+    assert "1時間単位（分は切り捨て）で記録しています" in page
+    assert "一覧の日時が前後して見えることがあります" in page
+    english = union_client.get("/union/audit/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "rounded down to the hour" in english
+
+
+def test_a_reversed_date_range_is_named_in_the_users_language(union_client, alice):
+    """A start after the end matched nothing in silence; now the page says why."""
+    acknowledge(alice)
+    reversed_range = union_client.get("/union/audit/?start=2026-05-02&end=2026-05-01")
+    assert reversed_range.status_code == 200 and reversed_range.context["rows"] == []
+    assert "開始日が終了日より後になっている" in reversed_range.content.decode()
+    english = union_client.get("/union/audit/?start=2026-05-02&end=2026-05-01", HTTP_ACCEPT_LANGUAGE="en")
+    assert "The start date is after the end date" in english.content.decode()
+    for query in ("?start=2026-05-01&end=2026-05-01", "?start=2026-05-01", "?end=2026-05-01", ""):
+        assert "開始日が終了日より後" not in union_client.get(f"/union/audit/{query}").content.decode(), query

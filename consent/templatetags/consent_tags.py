@@ -93,9 +93,10 @@ def count_of(figure, category):
 
 @register.filter
 def rate_of(figure, category):
+    # None only when its count or the total is hidden: the rate reads "hidden" too, as in the CSV export.
     rate = figure.rate(category)
     if rate is None:
-        return "—"
+        return shown(None)
     return f"{rate * 100:.1f}%"
 
 

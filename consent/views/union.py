@@ -284,6 +284,7 @@ def audit_view(request):
         "query": _without_page(request),
         "upload_form": CheckpointUploadForm(),
         "bad_dates": bool(filters["start"] and not start or filters["end"] and not end),
+        "reversed_dates": bool(start and end and start > end),
     }
     return render(request, "consent/union/audit.html", context)
 
