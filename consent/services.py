@@ -178,11 +178,6 @@ def acknowledge_explanation(*, user, version, demo=False):
     return acknowledgement
 
 
-def current_acknowledgement(employee):
-    """The acknowledgement of the current explanation version, or None (one query)."""
-    return hot.current_version_and_acknowledgement(employee)[1]
-
-
 @transaction.atomic
 def record_decision(*, user, choice, comment="", channel="web", sign_in_method="password", demo=False):
     """Record the signed-in employee's own decision and return it.

@@ -19,12 +19,13 @@ def decided(alice, alice_client):
     return alice_client
 
 
-# Session, user (with employee, office and role grants), then the page's own.
+# Session, user (with employee, office, role grants, the current explanation version and the
+# employee's acknowledgement of it), then the page's own.
 @pytest.mark.parametrize(
     ("path", "queries"),
     [
-        ("/explanation/", 3),  # + current version with its acknowledgement
-        ("/decision/", 4),  # + current version with its acknowledgement, latest decision
+        ("/explanation/", 2),  # nothing more
+        ("/decision/", 3),  # + latest decision
         ("/history/", 6),  # + two counts, decisions, openings with their events' kinds (SQL in hot.py)
     ],
 )
