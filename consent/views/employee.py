@@ -46,7 +46,8 @@ def explanation(request):
     context = {
         "version": version,
         "acknowledgement": acknowledgement,
-        "form": AcknowledgeForm(initial={"version": version.number}),
+        # Once confirmed, the page shows no form.
+        "form": None if acknowledgement else AcknowledgeForm(initial={"version": version.number}),
     }
     return render(request, "consent/explanation.html", context)
 
