@@ -48,7 +48,7 @@ def _text(value):
 
 
 def decision_rows(values):
-    """A page of ``hot.decision_rows`` as the table's rows."""
+    """A page of ``hot.history``'s decisions as the table's rows."""
     when = _When()
     receipt, receipt_json, proof = _url("receipt"), _url("receipt_json"), _url("receipt_tlog_proof")
     receipt_word, proof_word = _text(_("Receipt")), _text(_("Proof"))
@@ -75,7 +75,7 @@ def decision_rows(values):
 
 
 def event_rows(values):
-    """A page of ``hot.opening_rows`` as the table's rows."""
+    """A page of ``hot.history``'s event openings as the table's rows."""
     when = _When()
     proof, proof_word = _url("event_proof"), _text(_("Proof"))
 

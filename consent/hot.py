@@ -217,18 +217,17 @@ def latest_decision(employee):
 
 
 class EmployeeRows:
-    """One employee's rows of a table, for a Paginator: counted and sliced by SQL
-    written once (``count()``, ``[start:stop]``), each row a tuple of values."""
+    """One employee's rows of a table, for a Paginator: counted already (``count()``),
+    sliced by SQL written once (``[start:stop]``), each row a tuple of values."""
 
     ordered = True
 
-    def __init__(self, table, employee):
-        self.db = router.db_for_read(table.model)
-        self.count_sql, self.page_sql, self.values = _employee_rows_queries(self.db, table)
-        self.employee_id = employee.pk
+    def __init__(self, db, table, employee_id, total):
+        self.db, self.employee_id, self.total = db, employee_id, total
+        self.page_sql, self.values = _employee_rows_queries(db, table)[1:]
 
     def count(self):
-        return _fetch_one(self.db, self.count_sql, [self.employee_id])[0]
+        return self.total
 
     def __getitem__(self, window):
         with connections[self.db].cursor() as cursor:
@@ -279,16 +278,18 @@ OPENING_ROWS = _Table(
 )
 
 
-def decision_rows(employee):
+def history(employee):
     """The employee's decisions, oldest first, as (created_at, choice, previous_choice,
-    comment, explanation version number, audit_seq, receipt_id), for a Paginator."""
-    return EmployeeRows(DECISION_ROWS, employee)
-
-
-def opening_rows(employee):
-    """The openings of the employee's events in log order, as (seq, created_at, the
-    event's kind, salt, secret), for a Paginator."""
-    return EmployeeRows(OPENING_ROWS, employee)
+    comment, explanation version number, audit_seq, receipt_id), and the openings of
+    their events in log order, as (seq, created_at, the event's kind, salt, secret):
+    two sets of rows for Paginators, both counted in one query."""
+    db = router.db_for_read(EventOpening)
+    tables = (DECISION_ROWS, OPENING_ROWS)
+    counts = ", ".join(f"({_employee_rows_queries(db, table)[0]})" for table in tables)
+    totals = _fetch_one(db, f"SELECT {counts}", [employee.pk] * len(tables))  # noqa: S608 - written here
+    return tuple(
+        EmployeeRows(db, table, employee.pk, total) for table, total in zip(tables, totals, strict=True)
+    )
 
 
 @cache

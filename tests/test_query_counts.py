@@ -26,7 +26,7 @@ def decided(alice, alice_client):
     [
         ("/explanation/", 2),  # nothing more
         ("/decision/", 3),  # + latest decision
-        ("/history/", 6),  # + two counts, decisions, openings with their events' kinds (SQL in hot.py)
+        ("/history/", 5),  # + both counts in one query, decisions, openings with their events' kinds
     ],
 )
 def test_an_employee_page_asks_a_fixed_number_of_queries(

@@ -158,10 +158,9 @@ def decision(request):
 @employee_required
 def history(request):
     employee = own_employee(request)
-    page = Paginator(hot.decision_rows(employee), HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
-    events_page = Paginator(hot.opening_rows(employee), HISTORY_PAGE_SIZE).get_page(
-        request.GET.get("events_page")
-    )
+    decisions, openings = hot.history(employee)
+    page = Paginator(decisions, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    events_page = Paginator(openings, HISTORY_PAGE_SIZE).get_page(request.GET.get("events_page"))
     context = {
         "page": page,
         "employee": employee,
