@@ -279,7 +279,7 @@ def phase(name, results):
 
 class Invitations:
     """Emailing new accounts, timed apart from the import. Today the import only
-    queues them and the send_invitations command (from a timer) sends them: it is
+    queues them and the send_queued_mail command (from a timer) sends them: it is
     run after each confirmation. Older code sent them after the commit inside
     the confirmation, which is then timed and subtracted. Only the first
     ``sample`` are sent (each costs the reset token's own queries) and the rest
@@ -290,7 +290,9 @@ class Invitations:
         from consent import services
 
         self.sample, self.seconds, self.sent, self.total = sample, 0.0, 0, 0
-        self.queued = hasattr(services, "send_pending_invitations")
+        # Queued since send_pending_invitations (its command send_invitations), now send_queued_mail.
+        self.command = "send_queued_mail" if hasattr(services, "send_queued_mail") else "send_invitations"
+        self.queued = hasattr(services, "send_queued_mail") or hasattr(services, "send_pending_invitations")
         if self.queued:
             return
         # The names before invitations were queued: one connection, then one per person.
@@ -311,7 +313,7 @@ class Invitations:
         setattr(services, name, timed)
 
     def send_queued(self):
-        """Run send_invitations on the first ``sample`` pending; the rest are stamped
+        """Run the mail command on the first ``sample`` pending; the rest are stamped
         as sent without a mail (a benchmark database: nobody reads it)."""
         from django.core.management import call_command
         from django.utils import timezone
@@ -324,7 +326,7 @@ class Invitations:
         if cutoff:
             pending.filter(pk__gte=cutoff[0]).update(sent_at=timezone.now())
         start = time.perf_counter()
-        call_command("send_invitations", stdout=io.StringIO())
+        call_command(self.command, stdout=io.StringIO())
         self.seconds = time.perf_counter() - start
         self.sent = min(self.sample, self.total)
 
@@ -333,7 +335,7 @@ class Invitations:
             self.send_queued()
         if self.total:
             estimate = self.seconds / max(1, self.sent) * self.total
-            where = "by send_invitations (timer)" if self.queued else "after the commit"
+            where = f"by {self.command} (timer)" if self.queued else "after the commit"
             print(
                 f"  of which invitations {where}: {self.sent:,} of {self.total:,} sent"
                 f" in {self.seconds:.2f} s (all {self.total:,}: about {estimate:.0f} s);"

@@ -106,14 +106,18 @@ def link(
     )
 
 
-def append(kind, *, actor, subject=None, payload=None, opening_for=None, secret=None, record=None, apps=None):
+def append(
+    kind, *, actor, subject=None, payload=None, opening_for=None, secret=None, record=None, also=(), apps=None
+):
     """Append one event and return it. Must run inside the transaction it records.
 
     ``opening_for`` (an Employee) makes the subject a commitment to the
     employee's pseudonym plus ``secret`` (the fields only they may see); the
     opening is stored with the event. ``record`` is the unsaved row the event
     records (a decision, ...): its ``audit_seq`` (and ``entry_hash``, when it
-    has one) are set to the event's and it is inserted with it. ``apps`` is a
+    has one) are set to the event's and it is inserted with it. ``also`` are
+    further unsaved rows that go into the same write, values known before the
+    head is locked (a decision's queued confirmation mail). ``apps`` is a
     migration's app registry. ``kind`` and the payload's keys must be declared
     in ``consent.events``.
 
@@ -161,6 +165,7 @@ def append(kind, *, actor, subject=None, payload=None, opening_for=None, secret=
         if hasattr(record, "entry_hash"):
             record.entry_hash = event.entry_hash
         rows.append([record])
+    rows += [[row] for row in also]
     head.seq = new.seq
     head.entry_hash = event.entry_hash
     head.frontier = [h.hex() for h in new.frontier]

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from consent import audit
+from consent import audit, bulk
 from consent.models import Choice, Employee, FigureRow, FigureSnapshot, Office, PublishedState
 from consent.stats import CATEGORIES, ORGANISATION, Figure, Release, release
 
@@ -160,17 +160,18 @@ def _rows(snapshot, published, by_code):
 
 def _store_people(before, after, by_code):
     """Bring the private table from ``before`` to ``after``, touching only the people who changed."""
-    gone = list(before.keys() - after.keys())
     changed = [person for person, state in after.items() if before.get(person) != state]
-    for start in range(0, len(gone), 5000):
-        PublishedState.objects.filter(employee_id__in=gone[start : start + 5000]).delete()
-    PublishedState.objects.filter(employee_id__in=[p for p in changed if p in before]).delete()
+    # In batches: a statement carries at most 65,535 parameters on PostgreSQL (bound on
+    # the server) and 32,766 on SQLite, and a publish can follow many people's changes.
+    stale = [*(before.keys() - after.keys()), *(person for person in changed if person in before)]
+    for ids in bulk.batches(stale, bulk.BATCH):
+        PublishedState.objects.filter(employee_id__in=ids).delete()
     PublishedState.objects.bulk_create(
         [
             PublishedState(employee_id=person, office=by_code[after[person][0]], category=after[person][1])
             for person in changed
         ],
-        batch_size=5000,
+        batch_size=bulk.BATCH,
     )
 
 

@@ -86,6 +86,14 @@ def _version_and_acknowledgement(db, versions, acknowledgements, row):
     return version, acknowledgement
 
 
+class ExplanationState(NamedTuple):
+    """The current explanation version and the employee's acknowledgement of it
+    (with ``version`` attached), or None for either, as the request's user read found them."""
+
+    version: ExplanationVersion | None
+    acknowledgement: Acknowledgement | None
+
+
 @cache
 def _user_query(db):
     connection = connections[db]
@@ -94,26 +102,38 @@ def _user_query(db):
     users = _Columns(user_model, "u", connection)
     employees = _Columns(Employee, "e", connection)
     offices = _Columns(Office, "o", connection)
+    versions = _Columns(ExplanationVersion, "v", connection)
+    acknowledgements = _Columns(Acknowledgement, "a", connection)
+    version_table = q(ExplanationVersion._meta.db_table)
     grants = ", ".join(
         f"EXISTS (SELECT 1 FROM {q(RoleGrant._meta.db_table)} g WHERE g.user_id = u.id AND g.role = %s)"  # noqa: S608
         for _role in GRANTED_ROLES
     )
     sql = (
-        f"SELECT {users.sql}, {employees.sql}, {offices.sql}, {grants}"  # noqa: S608 - names from the models
+        f"SELECT {users.sql}, {employees.sql}, {offices.sql}, {versions.sql}, {acknowledgements.sql},"  # noqa: S608
+        f" {grants}"  # names from the models
         f" FROM {q(user_model._meta.db_table)} u"
         f" LEFT JOIN {q(Employee._meta.db_table)} e ON e.user_id = u.id"
         f" LEFT JOIN {q(Office._meta.db_table)} o ON o.id = e.office_id"
+        f" LEFT JOIN {version_table} v ON v.number = (SELECT MAX(number) FROM {version_table})"
+        f" LEFT JOIN {q(Acknowledgement._meta.db_table)} a ON a.version_id = v.id AND a.employee_id = e.id"
         " WHERE u.id = %s"
     )
-    return sql, users, employees, offices
+    return sql, users, employees, offices, versions, acknowledgements
 
 
 def user_with_roles(user_id):
     """The user with their employee record and office attached and ``_grant_<role>``
-    set for each granted role (read by ``access.roles_of``), or None. One query."""
+    set for each granted role (read by ``access.roles_of``), or None. One query.
+
+    The employee record carries ``explanation_state``: every employee page asks
+    whether the current explanation was confirmed, so the same read answers it,
+    as of the start of the request. A decision is still refused unless the
+    acknowledgement is found again under the employee's lock
+    (``locked_employee_and_acknowledgement``)."""
     user_model = get_user_model()
     db = router.db_for_read(user_model)
-    sql, users, employees, offices = _user_query(db)
+    sql, users, employees, offices, versions, acknowledgements = _user_query(db)
     row = _fetch_one(db, sql, [*GRANTED_ROLES, user_model._meta.pk.to_python(user_id)])
     if row is None:
         return None
@@ -124,36 +144,16 @@ def user_with_roles(user_id):
     else:
         employee = employees.instance(db, row[: len(employees)])
         employee.office = offices.instance(db, row[len(employees) : len(employees) + len(offices)])
+        start = len(employees) + len(offices)
+        state = row[start : start + len(versions) + len(acknowledgements)]
+        employee.explanation_state = ExplanationState(
+            *_version_and_acknowledgement(db, versions, acknowledgements, state)
+        )
         user.employee = employee
-    for role, granted in zip(GRANTED_ROLES, row[len(employees) + len(offices) :], strict=True):
-        setattr(user, f"_grant_{role}", bool(granted))
+    granted = row[len(employees) + len(offices) + len(versions) + len(acknowledgements) :]
+    for role, value in zip(GRANTED_ROLES, granted, strict=True):
+        setattr(user, f"_grant_{role}", bool(value))
     return user
-
-
-@cache
-def _acknowledgement_query(db):
-    connection = connections[db]
-    q = connection.ops.quote_name
-    versions = _Columns(ExplanationVersion, "v", connection)
-    acknowledgements = _Columns(Acknowledgement, "a", connection)
-    sql = (
-        f"SELECT {versions.sql}, {acknowledgements.sql}"  # noqa: S608 - names from the models
-        f" FROM {q(ExplanationVersion._meta.db_table)} v"
-        f" LEFT JOIN {q(Acknowledgement._meta.db_table)} a ON a.version_id = v.id AND a.employee_id = %s"
-        " ORDER BY v.number DESC LIMIT 1"
-    )
-    return sql, versions, acknowledgements
-
-
-def current_version_and_acknowledgement(employee):
-    """The current explanation version and the employee's acknowledgement of it
-    (with ``version`` attached), or None for either. One query."""
-    db = router.db_for_read(Acknowledgement)
-    sql, versions, acknowledgements = _acknowledgement_query(db)
-    row = _fetch_one(db, sql, [employee.pk])
-    if row is None:
-        return None, None
-    return _version_and_acknowledgement(db, versions, acknowledgements, row)
 
 
 @cache
@@ -217,18 +217,17 @@ def latest_decision(employee):
 
 
 class EmployeeRows:
-    """One employee's rows of a table, for a Paginator: counted and sliced by SQL
-    written once (``count()``, ``[start:stop]``), each row a tuple of values."""
+    """One employee's rows of a table, for a Paginator: counted already (``count()``),
+    sliced by SQL written once (``[start:stop]``), each row a tuple of values."""
 
     ordered = True
 
-    def __init__(self, table, employee):
-        self.db = router.db_for_read(table.model)
-        self.count_sql, self.page_sql, self.values = _employee_rows_queries(self.db, table)
-        self.employee_id = employee.pk
+    def __init__(self, db, table, employee_id, total):
+        self.db, self.employee_id, self.total = db, employee_id, total
+        self.page_sql, self.values = _employee_rows_queries(db, table)[1:]
 
     def count(self):
-        return _fetch_one(self.db, self.count_sql, [self.employee_id])[0]
+        return self.total
 
     def __getitem__(self, window):
         with connections[self.db].cursor() as cursor:
@@ -279,16 +278,18 @@ OPENING_ROWS = _Table(
 )
 
 
-def decision_rows(employee):
+def history(employee):
     """The employee's decisions, oldest first, as (created_at, choice, previous_choice,
-    comment, explanation version number, audit_seq, receipt_id), for a Paginator."""
-    return EmployeeRows(DECISION_ROWS, employee)
-
-
-def opening_rows(employee):
-    """The openings of the employee's events in log order, as (seq, created_at, the
-    event's kind, salt, secret), for a Paginator."""
-    return EmployeeRows(OPENING_ROWS, employee)
+    comment, explanation version number, audit_seq, receipt_id), and the openings of
+    their events in log order, as (seq, created_at, the event's kind, salt, secret):
+    two sets of rows for Paginators, both counted in one query."""
+    db = router.db_for_read(EventOpening)
+    tables = (DECISION_ROWS, OPENING_ROWS)
+    counts = ", ".join(f"({_employee_rows_queries(db, table)[0]})" for table in tables)
+    totals = _fetch_one(db, f"SELECT {counts}", [employee.pk] * len(tables))  # noqa: S608 - written here
+    return tuple(
+        EmployeeRows(db, table, employee.pk, total) for table, total in zip(tables, totals, strict=True)
+    )
 
 
 @cache

@@ -127,23 +127,32 @@ class Employee(models.Model):
         super().save(*args, **kwargs)
 
 
-class Invitation(models.Model):
-    """A new account's invitation to set its password: queued by the roster import,
-    sent by the send_invitations command (from a timer), never inside a request."""
+class QueuedMail(models.Model):
+    """A mail queued in the transaction that calls for it and sent by the
+    send_queued_mail command (from a timer), never inside a request: stamped
+    when sent, pending (and found by a partial index) until then."""
 
-    employee = models.OneToOneField(Employee, on_delete=models.CASCADE, related_name="invitation")
-    queued_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [
-            models.Index(
-                fields=["id"], condition=models.Q(sent_at__isnull=True), name="consent_invitation_pending"
-            )
-        ]
+        abstract = True
 
     def __str__(self):
-        return f"{self.employee_id} {'sent' if self.sent_at else 'pending'}"
+        return f"#{self.pk} {'sent' if self.sent_at else 'pending'}"
+
+    @staticmethod
+    def pending_index(name):
+        return models.Index(fields=["id"], condition=models.Q(sent_at__isnull=True), name=name)
+
+
+class Invitation(QueuedMail):
+    """A new account's invitation to set its password, queued by the roster import."""
+
+    employee = models.OneToOneField(Employee, on_delete=models.CASCADE, related_name="invitation")
+    queued_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [QueuedMail.pending_index("consent_invitation_pending")]
 
 
 class RoleGrant(models.Model):
@@ -262,6 +271,25 @@ class Decision(models.Model):
     @property
     def withdraws_consent(self):
         return withdraws_consent(self.previous_choice, self.choice)
+
+
+class DecisionConfirmation(QueuedMail):
+    """The mail telling an employee a decision was recorded under their account,
+    queued in the decision's own transaction (inside its audit write).
+
+    It names the decision by its receipt number, known before the decision is
+    stored, and holds nothing a choice could be read from; it is not in the admin."""
+
+    decision = models.OneToOneField(
+        Decision,
+        on_delete=models.CASCADE,
+        to_field="receipt_id",
+        db_column="decision_receipt_id",
+        related_name="confirmation",
+    )
+
+    class Meta:
+        indexes = [QueuedMail.pending_index("consent_confirmation_pending")]
 
 
 class AuditHead(models.Model):

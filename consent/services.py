@@ -35,6 +35,7 @@ from consent.models import (
     Complaint,
     ComplaintMessage,
     Decision,
+    DecisionConfirmation,
     Employee,
     ExplanationVersion,
     Invitation,
@@ -178,11 +179,6 @@ def acknowledge_explanation(*, user, version, demo=False):
     return acknowledgement
 
 
-def current_acknowledgement(employee):
-    """The acknowledgement of the current explanation version, or None (one query)."""
-    return hot.current_version_and_acknowledgement(employee)[1]
-
-
 @transaction.atomic
 def record_decision(*, user, choice, comment="", channel="web", sign_in_method="password", demo=False):
     """Record the signed-in employee's own decision and return it.
@@ -244,6 +240,10 @@ def record_decision(*, user, choice, comment="", channel="web", sign_in_method="
     employee.current_choice = choice
     employee.save(update_fields=["current_choice"])
     _follow_switchover(employee, previous, choice, decision.created_at)
+    # The confirmation mail is queued in the audit write itself (one statement
+    # on PostgreSQL, no round trip more under the head's lock) and sent by
+    # send_queued_mail: it commits with the decision or not at all, and a
+    # slow or failing mail server neither holds this request nor loses it.
     audit.append(
         "decision.recorded",
         actor=audit.EMPLOYEE,
@@ -251,9 +251,8 @@ def record_decision(*, user, choice, comment="", channel="web", sign_in_method="
         secret=secret,
         payload=payload,
         record=decision,
+        also=[DecisionConfirmation(decision=decision)] if user.email and not demo else [],
     )
-    if user.email and not demo:
-        transaction.on_commit(lambda: _send_confirmation(user, decision))
     return decision
 
 
@@ -292,26 +291,6 @@ def revert_opened_by(decision):
     return SwitchoverCase.objects.filter(
         employee=decision.employee_id, kind=SwitchoverCase.REVERT, opened_at=decision.created_at
     ).exists()
-
-
-def _send_confirmation(user, decision):
-    """Tell the employee a decision was recorded, so one nobody made is noticed."""
-    with translation.override(settings.LANGUAGE_CODE):
-        context = {
-            "decision": decision,
-            "receipt_url": settings.SITE_URL + reverse("receipt", args=[decision.receipt_id]),
-        }
-        try:
-            send_mail(
-                _("Your decision was recorded (receipt %(id)s)") % {"id": decision.receipt_id},
-                render_to_string("consent/email/decision_recorded.txt", context),
-                None,
-                [user.email],
-            )
-        except OSError:
-            # The decision stands whether or not mail works; the page already
-            # confirmed it and the receipt is in the history.
-            logger.exception("could not send the decision confirmation")
 
 
 @transaction.atomic
@@ -505,7 +484,7 @@ class RosterPlan:
     offices_create: list = field(default_factory=list)  # office codes
     offices_update: list = field(default_factory=list)
     errors: list = field(default_factory=list)  # roster.RosterError
-    invitations: int = 0  # queued by the import, for send_invitations to send
+    invitations: int = 0  # queued by the import, for send_queued_mail to send
 
     @property
     def changes(self):
@@ -631,7 +610,7 @@ def import_roster(*, user, parsed, invite=True):
     the plan has already checked every row against the database inside this
     transaction, and the one audit event is appended in it too. New accounts get
     an unusable password and, with ``invite``, an invitation to set one is
-    queued (send_pending_invitations sends it, from a timer, not this request).
+    queued (send_queued_mail sends it, from a timer, not this request).
     """
     plan = plan_roster(parsed, user=user)
     if plan.errors:
@@ -738,63 +717,110 @@ def _create_accounts(rows, offices, now):
     return [pk for pk, (_user, row) in zip(employee_ids, accounts, strict=True) if row.active]
 
 
-INVITATION_BATCH = 500  # pending invitations read at a time by send_invitations
+MAIL_BATCH = 500  # queued mails of one kind read at a time by send_queued_mail
 
 
-def send_pending_invitations():
-    """Send every pending invitation of an active account (allauth's reset link),
-    all over one connection to the mail server; returns (sent, failed).
+class _MailQueue:
+    """One kind of queued mail: its pending rows (each with a ``sent_at``), how
+    one becomes a message (subject, body, address), and a run's counts."""
 
-    Each is locked, sent and stamped in a transaction of its own, so a crash
-    re-sends at most the one in flight, and two runs at once skip each other's
-    rows (SKIP LOCKED; SQLite has one writer anyway). A failed send leaves its
-    invitation pending for the next run; inactive staff wait until reactivated.
-    """
+    def __init__(self, pending, compose, what):
+        self.pending, self.compose, self.what = pending, compose, what
+        self.last = self.sent = self.failed = 0
+
+    def send_batch(self, connection):
+        """Send the next MAIL_BATCH pending mails; False when there were none.
+
+        Each is locked, sent and stamped in a transaction of its own, so a crash
+        re-sends at most the one in flight, and two runs at once skip each other's
+        rows (SKIP LOCKED; SQLite has one writer anyway). A failed send stays
+        pending for the next run."""
+        ids = list(
+            self.pending.filter(pk__gt=self.last).order_by("pk").values_list("pk", flat=True)[:MAIL_BATCH]
+        )
+        if not ids:
+            return False
+        self.last = ids[-1]
+        for pk in ids:
+            with transaction.atomic():
+                row = self.pending.select_for_update(skip_locked=True, of=("self",)).filter(pk=pk).first()
+                if row is None:  # sent or being sent by another run
+                    continue
+                subject, body, address = self.compose(row)
+                try:
+                    send_mail(subject, body, None, [address], connection=connection)
+                except OSError:
+                    logger.exception("could not send %s; it stays pending", self.what)
+                    self.failed += 1
+                    continue
+                row.sent_at = timezone.now()
+                row.save(update_fields=["sent_at"])
+                self.sent += 1
+        return True
+
+
+def _invitation_mail(invitation):
+    """An active account's invitation: allauth's link to set a password."""
     from allauth.account.forms import default_token_generator
     from allauth.account.utils import user_pk_to_url_str
 
-    pending = Invitation.objects.filter(
-        sent_at__isnull=True, employee__is_active=True, employee__user__is_active=True
+    user = invitation.employee.user
+    path = reverse(
+        "account_reset_password_from_key",
+        kwargs={"uidb36": user_pk_to_url_str(user), "key": default_token_generator.make_token(user)},
     )
-    sent = failed = 0
-    last = 0
+    body = render_to_string("consent/email/invitation.txt", {"user": user, "url": settings.SITE_URL + path})
+    return _("Your account on the consent ledger"), body, user.email
+
+
+def _confirmation_mail(confirmation):
+    """Tell the employee a decision was recorded, so one nobody made is noticed.
+    The mail passes through servers other people run: it never says the choice."""
+    decision = confirmation.decision
+    context = {
+        "decision": decision,
+        "receipt_url": settings.SITE_URL + reverse("receipt", args=[decision.receipt_id]),
+    }
+    return (
+        _("Your decision was recorded (receipt %(id)s)") % {"id": decision.receipt_id},
+        render_to_string("consent/email/decision_recorded.txt", context),
+        decision.employee.user.email,
+    )
+
+
+def send_queued_mail():
+    """Send every queued mail over one connection to the mail server: the
+    confirmations of decisions and the roster import's invitations. Returns
+    {"confirmations": (sent, failed), "invitations": (sent, failed)}.
+
+    Every waiting confirmation goes before each batch of invitations, so a first
+    import's thousands of invitations hold a decision's confirmation back by one
+    batch at most. A confirmation is sent whatever became of the account since
+    (it is about a decision already made); an invitation waits while its
+    account or employee is inactive.
+    """
+    confirmations = _MailQueue(
+        DecisionConfirmation.objects.filter(sent_at__isnull=True).select_related("decision__employee__user"),
+        _confirmation_mail,
+        "a decision confirmation",
+    )
+    invitations = _MailQueue(
+        Invitation.objects.filter(
+            sent_at__isnull=True, employee__is_active=True, employee__user__is_active=True
+        ).select_related("employee__user"),
+        _invitation_mail,
+        "an invitation",
+    )
     with translation.override(settings.LANGUAGE_CODE), get_connection() as connection:
-        subject = _("Your account on the consent ledger")
-        while ids := list(
-            pending.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:INVITATION_BATCH]
-        ):
-            last = ids[-1]
-            for pk in ids:
-                with transaction.atomic():
-                    invitation = (
-                        pending.select_for_update(skip_locked=True, of=("self",))
-                        .select_related("employee__user")
-                        .filter(pk=pk)
-                        .first()
-                    )
-                    if invitation is None:  # sent or being sent by another run
-                        continue
-                    user = invitation.employee.user
-                    path = reverse(
-                        "account_reset_password_from_key",
-                        kwargs={
-                            "uidb36": user_pk_to_url_str(user),
-                            "key": default_token_generator.make_token(user),
-                        },
-                    )
-                    body = render_to_string(
-                        "consent/email/invitation.txt", {"user": user, "url": settings.SITE_URL + path}
-                    )
-                    try:
-                        send_mail(subject, body, None, [user.email], connection=connection)
-                    except OSError:
-                        logger.exception("could not send an invitation; it stays pending")
-                        failed += 1
-                        continue
-                    invitation.sent_at = timezone.now()
-                    invitation.save(update_fields=["sent_at"])
-                    sent += 1
-    return sent, failed
+        while True:
+            while confirmations.send_batch(connection):
+                pass
+            if not invitations.send_batch(connection):
+                break
+    return {
+        "confirmations": (confirmations.sent, confirmations.failed),
+        "invitations": (invitations.sent, invitations.failed),
+    }
 
 
 # --- Complaints and the union -------------------------------------------------

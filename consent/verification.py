@@ -210,7 +210,9 @@ def _check_nothing_beyond_the_head():
 def _check_saved_heads():
     """The union's saved ``seq:entry_hash`` heads must still be in the chain."""
     saved = dict(Checkpoint.objects.values_list("seq", "entry_hash"))
-    stored = dict(AuditEvent.objects.filter(seq__in=saved).values_list("seq", "entry_hash"))
+    # A subquery, not the list: a statement takes at most 65,535 parameters.
+    saved_seqs = Checkpoint.objects.values("seq")
+    stored = dict(AuditEvent.objects.filter(seq__in=saved_seqs).values_list("seq", "entry_hash"))
     for seq, entry_hash in sorted(saved.items()):
         if stored.get(seq) != entry_hash:
             raise Problem(seq, "checkpoint-mismatch: a head the union saved is not in the chain")

@@ -249,3 +249,28 @@ def test_a_decision_holds_the_head_for_one_write_and_the_commit(alice):
     assert EventOpening.objects.get(seq=event.seq).employee == alice
     assert AuditHead.objects.get().entry_hash == event.entry_hash
     assert run_verify()[0] == 0
+
+
+def test_the_union_s_saved_heads_are_matched_by_a_subquery_whatever_their_number(alice):
+    """A statement takes at most 65,535 parameters (PostgreSQL, bound on the server): the
+    saved heads are looked up in the chain by a subquery, not by a list that grows with them."""
+    from django.utils import timezone
+
+    from consent import verification
+    from consent.models import Checkpoint
+
+    acknowledge(alice)
+    for choice in (Choice.OPT_IN, Choice.OPT_OUT):
+        decide(alice, choice)
+
+    def event_read():
+        with CaptureQueriesContext(connection) as captured:
+            verification._check_saved_heads()
+        return [q["sql"] for q in captured.captured_queries if "consent_auditevent" in q["sql"]]
+
+    events = list(AuditEvent.objects.order_by("seq"))
+    Checkpoint.objects.create(seq=events[0].seq, entry_hash=events[0].entry_hash, saved_at=timezone.now())
+    one = event_read()
+    for event in events[1:]:
+        Checkpoint.objects.create(seq=event.seq, entry_hash=event.entry_hash, saved_at=timezone.now())
+    assert len(one) == 1 and event_read() == one

@@ -278,6 +278,15 @@ def test_history_rows_follow_the_language(alice_client, alice):
     assert 'href="/ledger/receipts/' in prefixed and 'href="/receipts/' not in prefixed
 
 
+def test_a_comment_with_markup_is_shown_as_text_in_the_history(alice_client, alice):
+    """The rows are written as HTML by hand (consent/history_rows.py): every value is escaped."""
+    acknowledge(alice)
+    decide(alice, Choice.OPT_IN, comment="<script>alert(\"x\")</script> & '引用'")
+    html = alice_client.get("/history/").content.decode()
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#x27;引用&#x27;" in html
+
+
 def test_the_json_receipt_carries_what_an_employee_needs(alice_client, alice):
     acknowledge(alice)
     decision = decide(alice, Choice.OPT_IN)

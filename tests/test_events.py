@@ -337,11 +337,11 @@ def test_every_reason_the_verifier_gives_has_a_meaning_on_the_union_pages():
 
 def test_the_history_names_the_employees_events_from_the_registry(alice):
     from consent.history_rows import event_rows
-    from consent.hot import opening_rows
+    from consent.hot import history
 
     acknowledge(alice)
     decide(alice, Choice.OPT_IN)
-    rows = event_rows(opening_rows(alice)[0:20]).split("</tr>")
+    rows = event_rows(history(alice)[1][0:20]).split("</tr>")
     labels = [events.KINDS["explanation.acknowledged"].label, events.KINDS["decision.recorded"].label]
     assert [str(label) in row for row, label in zip(rows, labels, strict=False)] == [True, True]
 

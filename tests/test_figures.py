@@ -147,3 +147,27 @@ def test_the_trend_shows_the_last_snapshot_of_each_completed_week(people):
     figures.publish_snapshot(now=local(2026, 11, 23, 6))  # this week: not complete, not shown
     trend = figures.weekly_trend(now=local(2026, 11, 27, 12))
     assert [(week.day, figure.counts["opt_in"]) for week, figure in trend] == [(2, 5), (16, 5)]
+
+
+def test_a_publish_changes_many_peoples_private_rows_in_bounded_statements(people, monkeypatch):
+    """A statement takes at most 65,535 parameters on PostgreSQL (bound on the server) and
+    32,766 on SQLite: after a campaign a publish can follow more people's changes than that,
+    so the private rows are deleted in batches, never all in one statement."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    figures.publish_snapshot()
+    for person in people[:5]:  # the five who opted out say "not decided yet"
+        decide(person, Choice.UNDECIDED)
+    for i in (10, 11, 12, 13, 14):  # five leavers who never answered
+        deactivate(people[i])
+    monkeypatch.setattr("consent.bulk.BATCH", 2)
+    with CaptureQueriesContext(connection) as captured:
+        figures.publish_snapshot()
+    deletes = [
+        q["sql"]
+        for q in captured.captured_queries
+        if q["sql"].startswith('DELETE FROM "consent_publishedstate"')
+    ]
+    assert len(deletes) == 5  # ten stale rows, two at a time
+    assert sorted(PublishedState.objects.values_list("category", flat=True)) == ["undecided"] * 10

@@ -39,15 +39,24 @@ def test_an_unknown_id_is_no_user(db):
     assert user_with_roles(10**9) is None
 
 
-def test_the_current_version_and_its_acknowledgement(alice, hr, django_assert_num_queries):
+def _state(person):
+    return user_with_roles(person.user.pk).employee.explanation_state
+
+
+def test_the_user_read_carries_the_current_version_and_its_acknowledgement(
+    alice, hr, django_assert_num_queries
+):
     version1 = ExplanationVersion.current()
-    assert hot.current_version_and_acknowledgement(alice) == (version1, None)
+    assert _state(alice) == (version1, None)
     acknowledge(alice)
     with django_assert_num_queries(1):
-        version, acknowledgement = hot.current_version_and_acknowledgement(alice)
+        version, acknowledgement = _state(alice)
         assert version == version1 and acknowledgement.version.number == 1
+    assert model_to_dict(version) == model_to_dict(version1) and version.published_at == version1.published_at
     assert model_to_dict(acknowledgement) == model_to_dict(Acknowledgement.objects.get(employee=alice))
     assert acknowledgement.created_at == Acknowledgement.objects.get(employee=alice).created_at
+    # hr has not confirmed: alice's acknowledgement is not theirs.
+    assert _state(hr) == (version1, None)
     # A newer version: the acknowledgement of the old one is not the current one.
     fields = {
         f"{name}_{lang}": getattr(version1, f"{name}_{lang}")
@@ -55,15 +64,17 @@ def test_the_current_version_and_its_acknowledgement(alice, hr, django_assert_nu
         for lang in ("ja", "en")
     }
     services.publish_explanation_version(user=hr.user, fields=fields)
-    assert hot.current_version_and_acknowledgement(alice) == (ExplanationVersion.current(), None)
+    assert _state(alice) == (ExplanationVersion.current(), None)
     assert ExplanationVersion.current().number == 2
-    assert hot.current_version_and_acknowledgement(hr)[1] is None
+    acknowledge(alice)
+    assert _state(alice).acknowledgement.version.number == 2
+    assert roles_of(user_with_roles(alice.user.pk)) == {"employee"}
 
 
 def test_no_version_at_all(alice):
     unguard("consent_explanationversion")
     ExplanationVersion.objects.all().delete()
-    assert hot.current_version_and_acknowledgement(alice) == (None, None)
+    assert _state(alice) == (None, None)
 
 
 def test_the_latest_decision(alice, bob, django_assert_num_queries):
@@ -119,12 +130,13 @@ def test_the_history_rows_are_the_employees_own_as_the_orm_reads_them(alice, bob
         )
         for d in decisions
     ]
-    rows = hot.decision_rows(alice)
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):  # both counted in one query, then a page of each
+        rows, openings_rows = hot.history(alice)
         assert rows.count() == 3 and rows[1:3] == expected[1:3]
+        assert openings_rows[0:1]
     kinds = dict(AuditEvent.objects.values_list("seq", "kind"))
     openings = [(o.seq, o.created_at, kinds[o.seq], o.salt, o.secret) for o in alice.openings.order_by("seq")]
-    rows = hot.opening_rows(alice)
+    rows = openings_rows
     assert rows.count() == len(openings) and rows[0:20] == openings
     assert rows[2:3] == openings[2:3]
 

@@ -1,4 +1,4 @@
-"""Invitations leave the request: the roster import queues them, send_invitations sends them."""
+"""Invitations leave the request: the roster import queues them, send_queued_mail sends them."""
 
 import smtplib
 import subprocess
@@ -30,7 +30,7 @@ def import_rows(hr, *rows, invite=True):
 
 def send():
     out = StringIO()
-    call_command("send_invitations", stdout=out)
+    call_command("send_queued_mail", stdout=out)
     return out.getvalue()
 
 
@@ -112,6 +112,6 @@ def test_without_invite_nothing_is_queued(hr, mailoutbox):
 
 def test_the_command_help_states_its_rule():
     result = subprocess.run(
-        [sys.executable, "manage.py", "help", "send_invitations"], cwd=ROOT, capture_output=True, text=True
+        [sys.executable, "manage.py", "help", "send_queued_mail"], cwd=ROOT, capture_output=True, text=True
     )
     assert "timer" in result.stdout and "pending" in result.stdout

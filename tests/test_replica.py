@@ -115,11 +115,19 @@ def test_the_settings_add_the_replica_redis_and_pooler_options(monkeypatch):
     settings_file = ROOT / "config" / "settings.py"
     monkeypatch.setenv("DEBUG", "1")
     monkeypatch.setenv("DATABASE_URL", "postgres://app@primary/consent")
-    for name in ("DATABASE_REPLICA_URL", "REDIS_URL", "CONN_MAX_AGE", "DISABLE_SERVER_SIDE_CURSORS"):
+    for name in (
+        "DATABASE_REPLICA_URL",
+        "REDIS_URL",
+        "CONN_MAX_AGE",
+        "DISABLE_SERVER_SIDE_CURSORS",
+        "DATABASE_PREPARED_STATEMENTS",
+    ):
         monkeypatch.delenv(name, raising=False)
     plain = runpy.run_path(str(settings_file))
     assert set(plain["DATABASES"]) == {"default"} and plain["DATABASES"]["default"]["CONN_MAX_AGE"] == 60
     assert plain["DATABASES"]["default"]["CONN_HEALTH_CHECKS"]
+    prepared = {"server_side_binding": True, "prepare_threshold": 5}
+    assert plain["DATABASES"]["default"]["OPTIONS"] == prepared
     assert "db" in plain["CACHES"]["default"]["BACKEND"] and "SESSION_ENGINE" not in plain
     monkeypatch.setenv("DATABASE_REPLICA_URL", "postgres://app@replica/consent")
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -127,9 +135,14 @@ def test_the_settings_add_the_replica_redis_and_pooler_options(monkeypatch):
     monkeypatch.setenv("DISABLE_SERVER_SIDE_CURSORS", "true")
     tuned = runpy.run_path(str(settings_file))
     replica = tuned["DATABASES"][REPLICA]
+    assert replica["OPTIONS"] == prepared
     assert replica["HOST"] == "replica" and replica["TEST"] == {"MIRROR": "default"}
     assert all(
         db["CONN_MAX_AGE"] == 0 and db["DISABLE_SERVER_SIDE_CURSORS"] for db in tuned["DATABASES"].values()
     )
     assert tuned["CACHES"]["default"]["BACKEND"].endswith("RedisCache")
     assert tuned["SESSION_ENGINE"] == "django.contrib.sessions.backends.cached_db"
+    # Behind an older PgBouncer in transaction pooling: parameters bound on the client, nothing prepared.
+    monkeypatch.setenv("DATABASE_PREPARED_STATEMENTS", "false")
+    pooled = runpy.run_path(str(settings_file))
+    assert all("OPTIONS" not in db for db in pooled["DATABASES"].values())

@@ -25,7 +25,7 @@ def home(request):
         employee = own_employee(request)
         context.update(
             employee=employee,
-            acknowledgement=services.current_acknowledgement(employee),
+            acknowledgement=employee.explanation_state.acknowledgement,
             latest=hot.latest_decision(employee),
             notices=services.notices_for(employee)[:5],
         )
@@ -35,7 +35,7 @@ def home(request):
 @require_GET
 @employee_required
 def explanation(request):
-    version, acknowledgement = hot.current_version_and_acknowledgement(own_employee(request))
+    version, acknowledgement = own_employee(request).explanation_state
     if version is None:
         return render(request, "consent/no_explanation.html", status=503)
     # One "viewed" event per version per session: a reload is not a new reading.
@@ -46,7 +46,8 @@ def explanation(request):
     context = {
         "version": version,
         "acknowledgement": acknowledgement,
-        "form": AcknowledgeForm(initial={"version": version.number}),
+        # Once confirmed, the page shows no form.
+        "form": None if acknowledgement else AcknowledgeForm(initial={"version": version.number}),
     }
     return render(request, "consent/explanation.html", context)
 
@@ -66,8 +67,7 @@ def acknowledge(request):
         )
         return redirect("explanation")
     if not form.is_valid():
-        acknowledgement = services.current_acknowledgement(own_employee(request))
-        if acknowledgement is not None:
+        if own_employee(request).explanation_state.acknowledgement is not None:
             # Already confirmed: the page shows no form to correct, so go on.
             return redirect("decision")
         context = {"version": version, "acknowledgement": None, "form": form}
@@ -136,7 +136,7 @@ def decision(request):
         else:
             messages.success(request, _("Your decision was recorded. This is your receipt."))
             return redirect("receipt", receipt_id=recorded.receipt_id)
-    acknowledgement = services.current_acknowledgement(employee)
+    acknowledgement = employee.explanation_state.acknowledgement
     if acknowledgement is None:
         return _explanation_first(request)
     if unwarned:
@@ -158,10 +158,9 @@ def decision(request):
 @employee_required
 def history(request):
     employee = own_employee(request)
-    page = Paginator(hot.decision_rows(employee), HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
-    events_page = Paginator(hot.opening_rows(employee), HISTORY_PAGE_SIZE).get_page(
-        request.GET.get("events_page")
-    )
+    decisions, openings = hot.history(employee)
+    page = Paginator(decisions, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    events_page = Paginator(openings, HISTORY_PAGE_SIZE).get_page(request.GET.get("events_page"))
     context = {
         "page": page,
         "employee": employee,
