@@ -35,6 +35,17 @@ def test_no_translation_repeats_itself():
             assert len(text) <= 2 * len(msgid) + 20, msgid
 
 
+def test_a_count_is_written_the_same_way_everywhere():
+    """「3件」, never 「3 件」: a number and its counter word are written together."""
+    spaced = [
+        msgid
+        for msgid, strs, _fuzzy in po_entries(ROOT / "consent/locale/ja/LC_MESSAGES/django.po")
+        for text in strs
+        if re.search(r"%\([a-z_]+\)[sd] 件", text)
+    ]
+    assert spaced == []
+
+
 def test_the_committed_compiled_catalogue_matches_the_po_file():
     """A machine without gettext runs on the committed .mo, so it must be current."""
     import gettext

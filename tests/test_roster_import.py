@@ -56,7 +56,7 @@ def test_preview_changes_nothing_then_confirm_imports(hr_client, encoding, mailo
     payload = json.loads(event.body)["payload"]
     assert payload["created"] == 3 and len(payload["sha256"]) == 64
     assert "山田" not in event.body
-    assert "3 件を送信待ち" in response.content.decode()
+    assert "3件を送信待ち" in response.content.decode()
     assert mailoutbox == [] and Invitation.objects.filter(sent_at=None).count() == 3  # queued, not sent
     assert not Decision.objects.exists()
 
