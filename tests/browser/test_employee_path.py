@@ -22,7 +22,7 @@ def test_the_employee_path_in_japanese_then_english(page, axe):
     page.get_by_label("メールアドレス").fill("browser@example.jp")
     page.get_by_label("パスワード").fill("wrong-password")
     page.get_by_role("button", name="ログイン").click()
-    assert page.locator(".notice--error").is_visible()
+    page.locator(".notice--error").wait_for()  # the answer to the click, not the page before it
     assert_accessible(axe, page, "ja-03-login-error")
 
     sign_in(page, EMPLOYEE)

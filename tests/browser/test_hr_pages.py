@@ -56,5 +56,5 @@ def test_hr_pages_have_no_accessibility_violations(page, axe):
         assert_accessible(axe, page, name)
     page.goto("/hr/notices/")
     page.get_by_role("button", name="Publish", exact=True).click()
-    assert page.locator(".error-summary").is_visible()
+    page.locator(".error-summary").wait_for()  # the answer to the click, not the page before it
     assert_accessible(axe, page, "en-hr-04-notice-errors")

@@ -17,7 +17,7 @@ def test_complaint_path_and_union_pages(browser, server_url, axe):
     page.get_by_role("link", name="圧力を感じたら労働組合へ").click()
     assert_accessible(axe, page, "ja-c-01-new")
     page.get_by_role("button", name="労働組合に送る").click()
-    assert page.locator(".notice--error").is_visible()
+    page.locator(".notice--error").wait_for()  # the answer to the click, not the page before it
     assert_accessible(axe, page, "ja-c-02-errors")
     page.get_by_label("一体化は強制だと言われた").check()
     page.get_by_label("所属長").check()
