@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from consent import chain, events
+from consent import chain, events, hot
 from consent.models import AuditEvent
 
 EMPLOYEE = "employee"
@@ -131,7 +131,7 @@ def append(
         raise ValueError("a secret needs the employee it is about (opening_for)")
     registry = apps or global_apps
     head_model = registry.get_model("consent", "AuditHead")
-    head = head_model.objects.select_for_update().get(pk=1)
+    head = hot.locked_head(head_model)
     now = timezone.now()
     new = link(
         kind,

@@ -198,6 +198,25 @@ def locked_employee_and_acknowledgement(user):
 
 
 @cache
+def _locked_head_query(db, model):
+    connection = connections[db]
+    q = connection.ops.quote_name
+    heads = _Columns(model, "h", connection)
+    sql = f"SELECT {heads.sql} FROM {q(model._meta.db_table)} h WHERE h.{q(model._meta.pk.column)} = %s"  # noqa: S608
+    if connection.features.has_select_for_update:
+        sql += " FOR UPDATE"
+    return sql, heads
+
+
+def locked_head(model):
+    """Inside a transaction: the chain's one head row (``model``, AuditHead or a
+    migration's copy of it), locked until the transaction ends. One query."""
+    db = router.db_for_write(model)
+    sql, heads = _locked_head_query(db, model)
+    return heads.instance(db, _fetch_one(db, sql, [1]))
+
+
+@cache
 def _latest_decision_query(db):
     connection = connections[db]
     decisions = _Columns(Decision, "d", connection)

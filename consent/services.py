@@ -239,11 +239,11 @@ def record_decision(*, user, choice, comment="", channel="web", sign_in_method="
     previous = employee.current_choice
     employee.current_choice = choice
     employee.save(update_fields=["current_choice"])
-    _follow_switchover(employee, previous, choice, decision.created_at)
-    # The confirmation mail is queued in the audit write itself (one statement
-    # on PostgreSQL, no round trip more under the head's lock) and sent by
-    # send_queued_mail: it commits with the decision or not at all, and a
-    # slow or failing mail server neither holds this request nor loses it.
+    cases = _follow_switchover(employee, previous, choice, decision.created_at)
+    # The cases HR's queue opens and the confirmation mail are written in the
+    # audit write itself (one statement on PostgreSQL). The mail is sent by
+    # send_queued_mail: it commits with the decision or not at all, and a slow
+    # or failing mail server neither holds this request nor loses it.
     audit.append(
         "decision.recorded",
         actor=audit.EMPLOYEE,
@@ -251,7 +251,7 @@ def record_decision(*, user, choice, comment="", channel="web", sign_in_method="
         secret=secret,
         payload=payload,
         record=decision,
-        also=[DecisionConfirmation(decision=decision)] if user.email and not demo else [],
+        also=[*cases, *([DecisionConfirmation(decision=decision)] if user.email and not demo else [])],
     )
     return decision
 
@@ -259,18 +259,19 @@ def record_decision(*, user, choice, comment="", channel="web", sign_in_method="
 def _follow_switchover(employee, previous, choice, now):
     """Keep HR's queue in step with the decision: an opt-in opens a switch-over;
     a withdrawal closes it, and opens a revert when card work was already done.
+    Returns the cases to open, unsaved: they are written with the decision's event.
 
     Without work to undo no revert is opened: it would show HR, by name,
     someone who withdrew."""
     if choice == Choice.OPT_IN:
-        SwitchoverCase.objects.create(employee=employee, kind=SwitchoverCase.SWITCH, opened_at=now)
-    elif previous == Choice.OPT_IN:
-        undo = card_work_to_undo(employee)
-        SwitchoverCase.objects.filter(employee=employee, kind=SwitchoverCase.SWITCH, closed_at=None).update(
-            closed_at=now
-        )
-        if undo:
-            SwitchoverCase.objects.create(employee=employee, kind=SwitchoverCase.REVERT, opened_at=now)
+        return [SwitchoverCase(employee=employee, kind=SwitchoverCase.SWITCH, opened_at=now)]
+    if previous != Choice.OPT_IN:
+        return []
+    undo = card_work_to_undo(employee)
+    SwitchoverCase.objects.filter(employee=employee, kind=SwitchoverCase.SWITCH, closed_at=None).update(
+        closed_at=now
+    )
+    return [SwitchoverCase(employee=employee, kind=SwitchoverCase.REVERT, opened_at=now)] if undo else []
 
 
 def card_work_to_undo(employee):
