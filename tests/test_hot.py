@@ -158,3 +158,16 @@ def test_the_latest_switch_over_steps_are_read_as_the_orm_reads_them(alice, hr, 
     assert hot.latest_switch_steps(alice) == steps
     decide(alice, Choice.OPT_IN)
     assert hot.latest_switch_steps(alice) == {}
+
+
+def test_the_locked_head_is_read_as_the_orm_reads_it(alice, django_assert_num_queries):
+    from consent.models import AuditHead
+
+    acknowledge(alice)
+    decide(alice, Choice.OPT_IN)
+    with transaction.atomic(), django_assert_num_queries(1) as captured:
+        head = hot.locked_head(AuditHead)
+    orm = AuditHead.objects.get()
+    assert model_to_dict(head) == model_to_dict(orm) and head.frontier == orm.frontier and head.pk == orm.pk
+    if connection.features.has_select_for_update:  # held until the transaction ends
+        assert captured.captured_queries[0]["sql"].endswith("FOR UPDATE")
