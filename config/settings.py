@@ -189,11 +189,14 @@ for _alias in DATABASES.values():
 # Prepared statements: with parameters bound on the server, psycopg prepares a
 # query the fifth time a connection runs it, and PostgreSQL then neither parses
 # nor plans it again. The reads of every signed-in page are the same few queries,
-# so this took two thirds of the database's CPU off each page (make bench). Set
-# false behind a PgBouncer older than 1.21 in transaction pooling (README).
-if DATABASE_URL and env_bool("DATABASE_PREPARED_STATEMENTS", default=True):
+# so this took two thirds of the database's CPU off each page (make bench). It
+# pays only on a connection kept between requests, so it is off by default with
+# CONN_MAX_AGE=0, the PgBouncer set-up, where a transaction pool would otherwise
+# need max_prepared_statements above 0 (README).
+if env_bool("DATABASE_PREPARED_STATEMENTS", default=CONN_MAX_AGE > 0):
     for _alias in DATABASES.values():
-        _alias.setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
+        if _alias["ENGINE"].endswith("postgresql"):
+            _alias.setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # allauth keeps its rate limits in the cache: it must be shared by every

@@ -135,14 +135,24 @@ def test_the_settings_add_the_replica_redis_and_pooler_options(monkeypatch):
     monkeypatch.setenv("DISABLE_SERVER_SIDE_CURSORS", "true")
     tuned = runpy.run_path(str(settings_file))
     replica = tuned["DATABASES"][REPLICA]
-    assert replica["OPTIONS"] == prepared
+    # The PgBouncer set-up (CONN_MAX_AGE=0): nothing prepared, parameters bound on the client.
+    assert all("OPTIONS" not in db for db in tuned["DATABASES"].values())
     assert replica["HOST"] == "replica" and replica["TEST"] == {"MIRROR": "default"}
     assert all(
         db["CONN_MAX_AGE"] == 0 and db["DISABLE_SERVER_SIDE_CURSORS"] for db in tuned["DATABASES"].values()
     )
     assert tuned["CACHES"]["default"]["BACKEND"].endswith("RedisCache")
     assert tuned["SESSION_ENGINE"] == "django.contrib.sessions.backends.cached_db"
-    # Behind an older PgBouncer in transaction pooling: parameters bound on the client, nothing prepared.
-    monkeypatch.setenv("DATABASE_PREPARED_STATEMENTS", "false")
+    # Behind a PgBouncer with max_prepared_statements, asked for: both aliases prepare.
+    monkeypatch.setenv("DATABASE_PREPARED_STATEMENTS", "true")
     pooled = runpy.run_path(str(settings_file))
-    assert all("OPTIONS" not in db for db in pooled["DATABASES"].values())
+    assert all(db["OPTIONS"] == prepared for db in pooled["DATABASES"].values())
+    # Kept connections, asked not to.
+    monkeypatch.setenv("CONN_MAX_AGE", "60")
+    monkeypatch.setenv("DATABASE_PREPARED_STATEMENTS", "false")
+    assert all("OPTIONS" not in db for db in runpy.run_path(str(settings_file))["DATABASES"].values())
+    # SQLite named by URL takes no such options (psycopg's, not sqlite3's).
+    monkeypatch.setenv("DATABASE_PREPARED_STATEMENTS", "true")
+    monkeypatch.delenv("DATABASE_REPLICA_URL")
+    monkeypatch.setenv("DATABASE_URL", "sqlite:////tmp/consent-settings-test.sqlite3")
+    assert "OPTIONS" not in runpy.run_path(str(settings_file))["DATABASES"]["default"]
