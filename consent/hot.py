@@ -213,7 +213,10 @@ def locked_head(model):
     migration's copy of it), locked until the transaction ends. One query."""
     db = router.db_for_write(model)
     sql, heads = _locked_head_query(db, model)
-    return heads.instance(db, _fetch_one(db, sql, [1]))
+    row = _fetch_one(db, sql, [1])
+    if row is None:  # migration 0001 makes it; only a broken database lacks it
+        raise model.DoesNotExist("the chain's head row is missing")
+    return heads.instance(db, row)
 
 
 @cache

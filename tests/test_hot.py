@@ -171,3 +171,7 @@ def test_the_locked_head_is_read_as_the_orm_reads_it(alice, django_assert_num_qu
     assert model_to_dict(head) == model_to_dict(orm) and head.frontier == orm.frontier and head.pk == orm.pk
     if connection.features.has_select_for_update:  # held until the transaction ends
         assert captured.captured_queries[0]["sql"].endswith("FOR UPDATE")
+    # A database without its head row says so by name, as the ORM's get() would.
+    AuditHead.objects.all().delete()
+    with pytest.raises(AuditHead.DoesNotExist), transaction.atomic():
+        hot.locked_head(AuditHead)
