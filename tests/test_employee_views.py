@@ -155,6 +155,28 @@ def test_a_stale_acknowledgement_is_refused_after_a_new_version(alice_client, al
     assert not Decision.objects.exists()
 
 
+def test_a_version_published_during_the_request_refuses_the_decision(alice_client, alice, monkeypatch):
+    """The request's user read says the current version was confirmed; a new version is
+    published right after it. The decision is refused all the same: the acknowledgement is
+    looked for again under the employee's lock, not taken from the start of the request."""
+    from consent import access, services
+    from consent.explanation_text import shipped_version
+
+    acknowledge(alice)
+    read = access.user_with_roles
+
+    def read_then_publish(user_id):
+        user = read(user_id)
+        assert user.employee.explanation_state.acknowledgement is not None
+        services.publish_explanation(actor="system", number=2, fields=shipped_version(1))
+        return user
+
+    monkeypatch.setattr(access, "user_with_roles", read_then_publish)
+    response = alice_client.post("/decision/", {"choice": "opt_out"})
+    assert response.status_code == 302 and response.url == reverse("explanation")
+    assert not Decision.objects.exists()
+
+
 def test_the_decision_form_offers_three_equal_unselected_choices(alice_client, alice):
     acknowledge(alice)
     html = alice_client.get("/decision/").content.decode()
