@@ -162,3 +162,23 @@ def test_the_queued_row_holds_nothing_to_read_a_choice_from():
     fields = {field.name for field in DecisionConfirmation._meta.get_fields()}
     assert fields == {"id", "decision", "sent_at"}
     assert not admin.site.is_registered(DecisionConfirmation)
+
+
+def test_a_mail_that_cannot_be_composed_does_not_hold_back_the_ones_after_it(alice, bob, mailoutbox, caplog):
+    """Rows go in pk order and confirmations first: one poisoned row (a bad header, a
+    template error) that ended the run would block every later mail on every run."""
+    for person in (alice, bob):
+        acknowledge(person)
+        decide(person, Choice.OPT_IN)
+    real = services._confirmation_mail
+
+    def poisoned(confirmation):
+        if confirmation.decision.employee == alice:
+            raise ValueError("Header values can't contain newlines")
+        return real(confirmation)
+
+    with mock.patch.object(services, "_confirmation_mail", poisoned):
+        assert "Sent 1 decision confirmation(s); 1 failed and stay pending" in send()
+    assert [m.to for m in mailoutbox] == [["bob@example.jp"]]
+    assert DecisionConfirmation.objects.get(sent_at=None).decision.employee == alice
+    assert "could not send a decision confirmation" in caplog.text
