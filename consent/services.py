@@ -817,12 +817,15 @@ def send_queued_mail():
         _invitation_mail,
         "an invitation",
     )
-    with translation.override(settings.LANGUAGE_CODE), get_connection() as connection:
-        while True:
-            while confirmations.send_batch(connection):
-                pass
-            if not invitations.send_batch(connection):
-                break
+    # The timer runs every minute: the mail server is not even logged in to (nor,
+    # when it is down, a traceback logged) unless there is something to send.
+    if confirmations.pending.exists() or invitations.pending.exists():
+        with translation.override(settings.LANGUAGE_CODE), get_connection() as connection:
+            while True:
+                while confirmations.send_batch(connection):
+                    pass
+                if not invitations.send_batch(connection):
+                    break
     return {
         "confirmations": (confirmations.sent, confirmations.failed),
         "invitations": (invitations.sent, invitations.failed),

@@ -8,6 +8,7 @@ from unittest import mock
 
 import pytest
 from django.contrib import admin
+from django.core.mail.backends import locmem
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -182,3 +183,22 @@ def test_a_mail_that_cannot_be_composed_does_not_hold_back_the_ones_after_it(ali
     assert [m.to for m in mailoutbox] == [["bob@example.jp"]]
     assert DecisionConfirmation.objects.get(sent_at=None).decision.employee == alice
     assert "could not send a decision confirmation" in caplog.text
+
+
+def test_a_run_with_nothing_queued_opens_no_mail_connection(alice, mailoutbox):
+    """The timer runs every minute: with nothing to send, no SMTP login (and with the
+    mail server down, no traceback) every minute."""
+    opened = []
+
+    class Counting(locmem.EmailBackend):
+        def open(self):
+            opened.append(self)
+            return super().open()
+
+    with mock.patch.object(services, "get_connection", Counting):
+        assert "Sent 0 decision confirmation(s)" in send()
+        assert opened == []
+        acknowledge(alice)
+        decide(alice, Choice.OPT_IN)
+        assert "Sent 1 decision confirmation(s)" in send()
+        assert len(opened) == 1 and len(mailoutbox) == 1
