@@ -2,12 +2,14 @@
 the decision's own transaction, send_queued_mail (from a timer) sends it."""
 
 import re
+import runpy
 import smtplib
 from io import StringIO
 from unittest import mock
 
 import pytest
 from django.contrib import admin
+from django.core.mail import get_connection
 from django.core.mail.backends import locmem
 from django.core.management import call_command
 from django.db import connection, transaction
@@ -16,7 +18,7 @@ from django.utils import translation
 
 from consent import services
 from consent.models import Choice, Decision, DecisionConfirmation
-from tests.conftest import acknowledge, decide, fresh_postgres_database, run_probe
+from tests.conftest import ROOT, acknowledge, decide, fresh_postgres_database, run_probe
 
 
 def send():
@@ -202,3 +204,17 @@ def test_a_run_with_nothing_queued_opens_no_mail_connection(alice, mailoutbox):
         decide(alice, Choice.OPT_IN)
         assert "Sent 1 decision confirmation(s)" in send()
         assert len(opened) == 1 and len(mailoutbox) == 1
+
+
+def test_a_hung_mail_server_times_out(monkeypatch, settings):
+    """Each mail is sent inside its row's transaction, holding the row's lock: without
+    a timeout a mail server that accepts the connection and never answers hangs the
+    run there for good."""
+    settings_file = ROOT / "config" / "settings.py"
+    monkeypatch.setenv("DEBUG", "1")
+    monkeypatch.delenv("EMAIL_TIMEOUT", raising=False)
+    assert runpy.run_path(str(settings_file))["EMAIL_TIMEOUT"] == 30
+    monkeypatch.setenv("EMAIL_TIMEOUT", "5")
+    assert runpy.run_path(str(settings_file))["EMAIL_TIMEOUT"] == 5
+    settings.EMAIL_TIMEOUT = 30
+    assert get_connection("django.core.mail.backends.smtp.EmailBackend").timeout == 30
