@@ -14,8 +14,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from consent import services
-from consent.models import Employee, Invitation
+from consent.models import Choice, Employee, Invitation
 from consent.roster import parse_roster
+from tests.conftest import acknowledge, decide
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADER = "職員番号,氏名,メールアドレス,事務所コード,事務所名,上位事務所コード,在職"
@@ -119,3 +120,29 @@ def test_the_command_help_states_its_rule():
         [sys.executable, "manage.py", "help", "send_queued_mail"], cwd=ROOT, capture_output=True, text=True
     )
     assert "timer" in result.stdout and "pending" in result.stdout
+
+
+def test_every_waiting_confirmation_goes_before_each_batch_of_invitations(hr, alice, mailoutbox, monkeypatch):
+    """A first import queues thousands of invitations: a decision made while they go
+    out waits for the batch in flight at most, not for all of them."""
+    five = [f"R00{n:02d},職員 {n},staff{n}@example.jp,100,中部地方整備局,,1" for n in range(1, 6)]
+    import_rows(hr, "E0001,alice,alice@example.jp,200,名古屋国道事務所,,1", *five)  # alice stays
+    acknowledge(alice)
+    decide(alice, Choice.OPT_IN)  # waiting before the run
+    monkeypatch.setattr(services, "MAIL_BATCH", 2)
+    real = services.send_mail
+
+    def deciding_meanwhile(subject, body, sender, to, **kwargs):
+        if to == ["staff1@example.jp"]:  # alice decides again while the first batch goes out
+            decide(alice, Choice.OPT_OUT)
+        return real(subject, body, sender, to, **kwargs)
+
+    monkeypatch.setattr(services, "send_mail", deciding_meanwhile)
+    output = send()
+    assert "Sent 2 decision confirmation(s); 0 failed" in output
+    assert "Sent 5 invitation(s); 0 failed" in output
+    assert [m.to[0].split("@")[0] for m in mailoutbox] == [
+        *["alice", "staff1", "staff2"],
+        *["alice", "staff3", "staff4"],
+        "staff5",
+    ]
