@@ -14,7 +14,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from consent import services
-from consent.models import Choice, Employee, Invitation
+from consent.models import Choice, DecisionConfirmation, Employee, Invitation
 from consent.roster import parse_roster
 from tests.conftest import acknowledge, decide
 
@@ -146,3 +146,23 @@ def test_every_waiting_confirmation_goes_before_each_batch_of_invitations(hr, al
         *["alice", "staff3", "staff4"],
         "staff5",
     ]
+
+
+def test_a_confirmation_is_sent_after_the_account_is_deactivated_and_an_invitation_is_not(
+    hr, alice, mailoutbox
+):
+    """The confirmation is about a decision already made: a leaver deactivated by the
+    next import is still told of it. An invitation waits while its account is off."""
+    acknowledge(alice)
+    decide(alice, Choice.OPT_OUT)
+    import_rows(hr, *ROWS)  # alice is not in the file: she left
+    alice.refresh_from_db()
+    alice.user.refresh_from_db()
+    assert not alice.is_active and not alice.user.is_active
+    get_user_model().objects.filter(email="hanako@example.jp").update(is_active=False)
+    output = send()
+    assert "Sent 1 decision confirmation(s); 0 failed" in output
+    assert "Sent 2 invitation(s); 0 failed" in output
+    assert sorted(m.to[0] for m in mailoutbox) == ["alice@example.jp", "jiro@example.jp", "taro@example.jp"]
+    assert not DecisionConfirmation.objects.filter(sent_at=None).exists()
+    assert Invitation.objects.get(sent_at=None).employee.user.email == "hanako@example.jp"
