@@ -281,6 +281,9 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = os.getenv("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.getenv("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
+# Seconds a mail server may take to answer: send_queued_mail sends each mail inside
+# its row's transaction, holding the row's lock, and must not hang there for good.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 DEFAULT_FROM_EMAIL = os.getenv("DEFAULT_FROM_EMAIL", "consent-ledger@localhost")
 # Where links in emails point; the request is not at hand when mail is sent.
 SITE_URL = os.getenv("SITE_URL", "http://127.0.0.1:8000").rstrip("/")

@@ -734,8 +734,10 @@ class _MailQueue:
 
         Each is locked, sent and stamped in a transaction of its own, so a crash
         re-sends at most the one in flight, and two runs at once skip each other's
-        rows (SKIP LOCKED; SQLite has one writer anyway). A failed send stays
-        pending for the next run."""
+        rows (SKIP LOCKED; SQLite has one writer anyway). A mail that fails, to
+        send or to be composed (a bad header, a template error), is logged and
+        stays pending for the next run; the ones after it go on: rows go in pk
+        order, so one that ended the run would hold back every later mail."""
         ids = list(
             self.pending.filter(pk__gt=self.last).order_by("pk").values_list("pk", flat=True)[:MAIL_BATCH]
         )
@@ -743,21 +745,24 @@ class _MailQueue:
             return False
         self.last = ids[-1]
         for pk in ids:
-            with transaction.atomic():
-                row = self.pending.select_for_update(skip_locked=True, of=("self",)).filter(pk=pk).first()
-                if row is None:  # sent or being sent by another run
-                    continue
-                subject, body, address = self.compose(row)
-                try:
-                    send_mail(subject, body, None, [address], connection=connection)
-                except OSError:
-                    logger.exception("could not send %s; it stays pending", self.what)
-                    self.failed += 1
-                    continue
-                row.sent_at = timezone.now()
-                row.save(update_fields=["sent_at"])
-                self.sent += 1
+            try:
+                self.sent += self._send_one(pk, connection)  # counted once committed
+            except Exception:  # its transaction is rolled back: the row stays pending, unlocked
+                logger.exception("could not send %s; it stays pending", self.what)
+                self.failed += 1
         return True
+
+    @transaction.atomic
+    def _send_one(self, pk, connection):
+        """Lock, send and stamp one row; 1 if this run sent it, 0 if another run has it."""
+        row = self.pending.select_for_update(skip_locked=True, of=("self",)).filter(pk=pk).first()
+        if row is None:  # sent or being sent by another run
+            return 0
+        subject, body, address = self.compose(row)
+        send_mail(subject, body, None, [address], connection=connection)
+        row.sent_at = timezone.now()
+        row.save(update_fields=["sent_at"])
+        return 1
 
 
 def _invitation_mail(invitation):
@@ -812,12 +817,15 @@ def send_queued_mail():
         _invitation_mail,
         "an invitation",
     )
-    with translation.override(settings.LANGUAGE_CODE), get_connection() as connection:
-        while True:
-            while confirmations.send_batch(connection):
-                pass
-            if not invitations.send_batch(connection):
-                break
+    # The timer runs every minute: the mail server is not even logged in to (nor,
+    # when it is down, a traceback logged) unless there is something to send.
+    if confirmations.pending.exists() or invitations.pending.exists():
+        with translation.override(settings.LANGUAGE_CODE), get_connection() as connection:
+            while True:
+                while confirmations.send_batch(connection):
+                    pass
+                if not invitations.send_batch(connection):
+                    break
     return {
         "confirmations": (confirmations.sent, confirmations.failed),
         "invitations": (invitations.sent, invitations.failed),

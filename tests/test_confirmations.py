@@ -2,12 +2,15 @@
 the decision's own transaction, send_queued_mail (from a timer) sends it."""
 
 import re
+import runpy
 import smtplib
 from io import StringIO
 from unittest import mock
 
 import pytest
 from django.contrib import admin
+from django.core.mail import get_connection
+from django.core.mail.backends import locmem
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -15,7 +18,7 @@ from django.utils import translation
 
 from consent import services
 from consent.models import Choice, Decision, DecisionConfirmation
-from tests.conftest import acknowledge, decide, fresh_postgres_database, run_probe
+from tests.conftest import ROOT, acknowledge, decide, fresh_postgres_database, run_probe
 
 
 def send():
@@ -162,3 +165,56 @@ def test_the_queued_row_holds_nothing_to_read_a_choice_from():
     fields = {field.name for field in DecisionConfirmation._meta.get_fields()}
     assert fields == {"id", "decision", "sent_at"}
     assert not admin.site.is_registered(DecisionConfirmation)
+
+
+def test_a_mail_that_cannot_be_composed_does_not_hold_back_the_ones_after_it(alice, bob, mailoutbox, caplog):
+    """Rows go in pk order and confirmations first: one poisoned row (a bad header, a
+    template error) that ended the run would block every later mail on every run."""
+    for person in (alice, bob):
+        acknowledge(person)
+        decide(person, Choice.OPT_IN)
+    real = services._confirmation_mail
+
+    def poisoned(confirmation):
+        if confirmation.decision.employee == alice:
+            raise ValueError("Header values can't contain newlines")
+        return real(confirmation)
+
+    with mock.patch.object(services, "_confirmation_mail", poisoned):
+        assert "Sent 1 decision confirmation(s); 1 failed and stay pending" in send()
+    assert [m.to for m in mailoutbox] == [["bob@example.jp"]]
+    assert DecisionConfirmation.objects.get(sent_at=None).decision.employee == alice
+    assert "could not send a decision confirmation" in caplog.text
+
+
+def test_a_run_with_nothing_queued_opens_no_mail_connection(alice, mailoutbox):
+    """The timer runs every minute: with nothing to send, no SMTP login (and with the
+    mail server down, no traceback) every minute."""
+    opened = []
+
+    class Counting(locmem.EmailBackend):
+        def open(self):
+            opened.append(self)
+            return super().open()
+
+    with mock.patch.object(services, "get_connection", Counting):
+        assert "Sent 0 decision confirmation(s)" in send()
+        assert opened == []
+        acknowledge(alice)
+        decide(alice, Choice.OPT_IN)
+        assert "Sent 1 decision confirmation(s)" in send()
+        assert len(opened) == 1 and len(mailoutbox) == 1
+
+
+def test_a_hung_mail_server_times_out(monkeypatch, settings):
+    """Each mail is sent inside its row's transaction, holding the row's lock: without
+    a timeout a mail server that accepts the connection and never answers hangs the
+    run there for good."""
+    settings_file = ROOT / "config" / "settings.py"
+    monkeypatch.setenv("DEBUG", "1")
+    monkeypatch.delenv("EMAIL_TIMEOUT", raising=False)
+    assert runpy.run_path(str(settings_file))["EMAIL_TIMEOUT"] == 30
+    monkeypatch.setenv("EMAIL_TIMEOUT", "5")
+    assert runpy.run_path(str(settings_file))["EMAIL_TIMEOUT"] == 5
+    settings.EMAIL_TIMEOUT = 30
+    assert get_connection("django.core.mail.backends.smtp.EmailBackend").timeout == 30

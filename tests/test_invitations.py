@@ -14,8 +14,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from consent import services
-from consent.models import Employee, Invitation
+from consent.models import Choice, DecisionConfirmation, Employee, Invitation
 from consent.roster import parse_roster
+from tests.conftest import acknowledge, decide
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADER = "職員番号,氏名,メールアドレス,事務所コード,事務所名,上位事務所コード,在職"
@@ -75,16 +76,20 @@ def test_a_failing_address_stays_pending_and_the_others_are_sent(hr, mailoutbox)
 
 def test_a_crash_mid_run_keeps_the_stamps_of_what_was_sent(hr, mailoutbox):
     """Each invitation is sent and stamped in a transaction of its own: a crash re-sends
-    at most the one in flight, never the ones already delivered."""
+    at most the one in flight, never the ones already delivered. (A killed worker
+    raises SystemExit or KeyboardInterrupt, which no row's error handling catches.)"""
     import_rows(hr, *ROWS)
     real = services.send_mail
 
+    class Killed(BaseException):
+        pass
+
     def crashing(subject, body, sender, to, **kwargs):
         if len(mailoutbox) == 2:
-            raise RuntimeError("the worker was killed")
+            raise Killed("the worker was killed")
         return real(subject, body, sender, to, **kwargs)
 
-    with mock.patch.object(services, "send_mail", crashing), pytest.raises(RuntimeError):
+    with mock.patch.object(services, "send_mail", crashing), pytest.raises(Killed):
         send()
     assert Invitation.objects.filter(sent_at__isnull=False).count() == 2
     assert "Sent 1 invitation(s); 0 failed" in send() and len(mailoutbox) == 3
@@ -115,3 +120,49 @@ def test_the_command_help_states_its_rule():
         [sys.executable, "manage.py", "help", "send_queued_mail"], cwd=ROOT, capture_output=True, text=True
     )
     assert "timer" in result.stdout and "pending" in result.stdout
+
+
+def test_every_waiting_confirmation_goes_before_each_batch_of_invitations(hr, alice, mailoutbox, monkeypatch):
+    """A first import queues thousands of invitations: a decision made while they go
+    out waits for the batch in flight at most, not for all of them."""
+    five = [f"R00{n:02d},職員 {n},staff{n}@example.jp,100,中部地方整備局,,1" for n in range(1, 6)]
+    import_rows(hr, "E0001,alice,alice@example.jp,200,名古屋国道事務所,,1", *five)  # alice stays
+    acknowledge(alice)
+    decide(alice, Choice.OPT_IN)  # waiting before the run
+    monkeypatch.setattr(services, "MAIL_BATCH", 2)
+    real = services.send_mail
+
+    def deciding_meanwhile(subject, body, sender, to, **kwargs):
+        if to == ["staff1@example.jp"]:  # alice decides again while the first batch goes out
+            decide(alice, Choice.OPT_OUT)
+        return real(subject, body, sender, to, **kwargs)
+
+    monkeypatch.setattr(services, "send_mail", deciding_meanwhile)
+    output = send()
+    assert "Sent 2 decision confirmation(s); 0 failed" in output
+    assert "Sent 5 invitation(s); 0 failed" in output
+    assert [m.to[0].split("@")[0] for m in mailoutbox] == [
+        *["alice", "staff1", "staff2"],
+        *["alice", "staff3", "staff4"],
+        "staff5",
+    ]
+
+
+def test_a_confirmation_is_sent_after_the_account_is_deactivated_and_an_invitation_is_not(
+    hr, alice, mailoutbox
+):
+    """The confirmation is about a decision already made: a leaver deactivated by the
+    next import is still told of it. An invitation waits while its account is off."""
+    acknowledge(alice)
+    decide(alice, Choice.OPT_OUT)
+    import_rows(hr, *ROWS)  # alice is not in the file: she left
+    alice.refresh_from_db()
+    alice.user.refresh_from_db()
+    assert not alice.is_active and not alice.user.is_active
+    get_user_model().objects.filter(email="hanako@example.jp").update(is_active=False)
+    output = send()
+    assert "Sent 1 decision confirmation(s); 0 failed" in output
+    assert "Sent 2 invitation(s); 0 failed" in output
+    assert sorted(m.to[0] for m in mailoutbox) == ["alice@example.jp", "jiro@example.jp", "taro@example.jp"]
+    assert not DecisionConfirmation.objects.filter(sent_at=None).exists()
+    assert Invitation.objects.get(sent_at=None).employee.user.email == "hanako@example.jp"
