@@ -9,6 +9,7 @@ import datetime
 import functools
 import logging
 import secrets
+import smtplib
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -721,6 +722,15 @@ def _create_accounts(rows, offices, now):
 MAIL_BATCH = 500  # queued mails of one kind read at a time by send_queued_mail
 
 
+# The mail server itself did not answer (timed out, refused, hung up): every
+# mail after this one would wait out the same timeout, so the run ends there.
+MAIL_SERVER_DOWN = (TimeoutError, ConnectionError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError)
+
+
+class _MailServerDown(Exception):
+    """Ends a send_queued_mail run: what is left stays pending for the next."""
+
+
 class _MailQueue:
     """One kind of queued mail: its pending rows (each with a ``sent_at``), how
     one becomes a message (subject, body, address), and a run's counts."""
@@ -747,6 +757,10 @@ class _MailQueue:
         for pk in ids:
             try:
                 self.sent += self._send_one(pk, connection)  # counted once committed
+            except MAIL_SERVER_DOWN as error:
+                logger.exception("the mail server did not answer; every queued mail stays pending")
+                self.failed += 1
+                raise _MailServerDown from error
             except Exception:  # its transaction is rolled back: the row stays pending, unlocked
                 logger.exception("could not send %s; it stays pending", self.what)
                 self.failed += 1
@@ -803,7 +817,9 @@ def send_queued_mail():
     import's thousands of invitations hold a decision's confirmation back by one
     batch at most. A confirmation is sent whatever became of the account since
     (it is about a decision already made); an invitation waits while its
-    account or employee is inactive.
+    account or employee is inactive. A mail server that does not answer ends
+    the run at the first mail it failed (each would wait out EMAIL_TIMEOUT);
+    a mail it refuses (a bad address) is only that mail's failure.
     """
     confirmations = _MailQueue(
         DecisionConfirmation.objects.filter(sent_at__isnull=True).select_related("decision__employee__user"),
@@ -821,11 +837,14 @@ def send_queued_mail():
     # when it is down, a traceback logged) unless there is something to send.
     if confirmations.pending.exists() or invitations.pending.exists():
         with translation.override(settings.LANGUAGE_CODE), get_connection() as connection:
-            while True:
-                while confirmations.send_batch(connection):
-                    pass
-                if not invitations.send_batch(connection):
-                    break
+            try:
+                while True:
+                    while confirmations.send_batch(connection):
+                        pass
+                    if not invitations.send_batch(connection):
+                        break
+            except _MailServerDown:
+                pass  # logged where it happened; the next run tries again
     return {
         "confirmations": (confirmations.sent, confirmations.failed),
         "invitations": (invitations.sent, invitations.failed),

@@ -218,3 +218,41 @@ def test_a_hung_mail_server_times_out(monkeypatch, settings):
     assert runpy.run_path(str(settings_file))["EMAIL_TIMEOUT"] == 5
     settings.EMAIL_TIMEOUT = 30
     assert get_connection("django.core.mail.backends.smtp.EmailBackend").timeout == 30
+
+
+@pytest.mark.parametrize(
+    "down",
+    [
+        TimeoutError("timed out"),
+        ConnectionRefusedError(111, "refused"),
+        smtplib.SMTPServerDisconnected("closed"),
+    ],
+)
+def test_a_mail_server_that_does_not_answer_ends_the_run_at_the_first_mail(alice, bob, make_employee, down):
+    """Each mail would wait out EMAIL_TIMEOUT on a hung server: the run stops at the first,
+    and every mail stays pending for the next run."""
+    carol = make_employee("carol", "C0001")
+    for person in (alice, bob, carol):
+        acknowledge(person)
+        decide(person, Choice.UNDECIDED)
+    with mock.patch.object(services, "send_mail", side_effect=down) as send_mail:
+        assert "Sent 0 decision confirmation(s); 1 failed and stay pending" in send()
+    assert send_mail.call_count == 1
+    assert DecisionConfirmation.objects.filter(sent_at=None).count() == 3
+
+
+def test_a_mail_the_server_refuses_is_only_that_mails_failure(alice, bob, mailoutbox):
+    """A refused address is the server answering: the mails after it are still sent."""
+    for person in (alice, bob):
+        acknowledge(person)
+        decide(person, Choice.UNDECIDED)
+    real = services.send_mail
+
+    def refusing_alice(subject, body, sender, to, **kwargs):
+        if to == ["alice@example.jp"]:
+            raise smtplib.SMTPRecipientsRefused({"alice@example.jp": (550, b"no such user")})
+        return real(subject, body, sender, to, **kwargs)
+
+    with mock.patch.object(services, "send_mail", refusing_alice):
+        assert "Sent 1 decision confirmation(s); 1 failed and stay pending" in send()
+    assert [m.to for m in mailoutbox] == [["bob@example.jp"]]
