@@ -22,6 +22,23 @@ def test_the_menus_follow_each_visitors_roles_on_the_same_page(alice, hr):
     assert 'href="/history/"' in employee_page and 'href="/history/"' not in anonymous
 
 
+def test_the_menu_marks_the_page_it_is_on_whichever_page_was_shown_first(alice):
+    """The menus are one shared part per page (URL name): the current page's link is marked,
+    and no other, even when another page's menu was rendered first in this process."""
+    from consent.templatetags import consent_tags
+
+    consent_tags._rendered.clear()
+    client = _signed_in(alice.user)
+    for path in ("/help/", "/history/", "/explanation/read/", "/history/"):
+        menu = re.search(
+            r'<nav class="site-nav site-nav--wide".*?</nav>',
+            client.get(path, secure=True).content.decode(),
+            re.S,
+        ).group(0)
+        marked = re.findall(r'href="([^"]+)" aria-current="page"', menu)
+        assert marked == (["/history/"] if path == "/history/" else []), path
+
+
 def test_the_sign_out_form_carries_each_sessions_own_csrf_token(alice, bob):
     tokens = []
     for person in (alice, bob, alice):
