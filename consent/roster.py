@@ -31,10 +31,9 @@ MAX_ROWS = 200_000
 SAMPLE_HEADER_JA = "職員番号,氏名,メールアドレス,事務所コード,事務所名,上位事務所コード,在職"
 
 _SUPPORTED_ENCODINGS = ("utf-8", "utf-8-sig", "cp932", "shift_jis")
-# The upload form's choices; the preview names the codec it used with the same words.
+# The upload form's choices; the preview and the messages name a codec with the same words.
 ENCODING_CHOICES = (("utf-8", "UTF-8"), ("cp932", "Shift_JIS (CP932)"))
-_CHOSEN_LABELS = {**dict(ENCODING_CHOICES), "utf-8-sig": "UTF-8", "shift_jis": "Shift_JIS"}
-_ENCODING_LABELS = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8", "cp932": "Shift_JIS", "shift_jis": "Shift_JIS"}
+_ENCODING_LABELS = {**dict(ENCODING_CHOICES), "utf-8-sig": "UTF-8", "shift_jis": "Shift_JIS"}
 
 # What images, PDFs and Excel workbooks (.xlsx is a ZIP, .xls an OLE2 file) open with.
 _BINARY_SIGNATURES = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"%PDF-", b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
@@ -97,7 +96,7 @@ class ParsedRoster:
     @property
     def encoding_label(self) -> str:
         """The codec as the upload form's select names it ("UTF-8", not "utf-8")."""
-        return _CHOSEN_LABELS.get(self.encoding, self.encoding)
+        return _ENCODING_LABELS.get(self.encoding, self.encoding)
 
 
 @dataclass(frozen=True)
