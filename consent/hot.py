@@ -94,6 +94,18 @@ class ExplanationState(NamedTuple):
     acknowledgement: Acknowledgement | None
 
 
+def _explanation_state_join(connection):
+    """The current explanation version (v) and employee e's acknowledgement of it (a),
+    each LEFT JOINed, as the user read and the locked employee read both take them."""
+    q = connection.ops.quote_name
+    version_table = q(ExplanationVersion._meta.db_table)
+    join = (
+        f" LEFT JOIN {version_table} v ON v.number = (SELECT MAX(number) FROM {version_table})"  # noqa: S608
+        f" LEFT JOIN {q(Acknowledgement._meta.db_table)} a ON a.version_id = v.id AND a.employee_id = e.id"
+    )
+    return _Columns(ExplanationVersion, "v", connection), _Columns(Acknowledgement, "a", connection), join
+
+
 @cache
 def _user_query(db):
     connection = connections[db]
@@ -102,9 +114,7 @@ def _user_query(db):
     users = _Columns(user_model, "u", connection)
     employees = _Columns(Employee, "e", connection)
     offices = _Columns(Office, "o", connection)
-    versions = _Columns(ExplanationVersion, "v", connection)
-    acknowledgements = _Columns(Acknowledgement, "a", connection)
-    version_table = q(ExplanationVersion._meta.db_table)
+    versions, acknowledgements, explanation_state = _explanation_state_join(connection)
     grants = ", ".join(
         f"EXISTS (SELECT 1 FROM {q(RoleGrant._meta.db_table)} g WHERE g.user_id = u.id AND g.role = %s)"  # noqa: S608
         for _role in GRANTED_ROLES
@@ -114,9 +124,7 @@ def _user_query(db):
         f" {grants}"  # names from the models
         f" FROM {q(user_model._meta.db_table)} u"
         f" LEFT JOIN {q(Employee._meta.db_table)} e ON e.user_id = u.id"
-        f" LEFT JOIN {q(Office._meta.db_table)} o ON o.id = e.office_id"
-        f" LEFT JOIN {version_table} v ON v.number = (SELECT MAX(number) FROM {version_table})"
-        f" LEFT JOIN {q(Acknowledgement._meta.db_table)} a ON a.version_id = v.id AND a.employee_id = e.id"
+        f" LEFT JOIN {q(Office._meta.db_table)} o ON o.id = e.office_id{explanation_state}"
         " WHERE u.id = %s"
     )
     return sql, users, employees, offices, versions, acknowledgements
@@ -162,14 +170,11 @@ def _locked_employee_query(db):
     q = connection.ops.quote_name
     employees = _Columns(Employee, "e", connection)
     offices = _Columns(Office, "o", connection)
-    versions = _Columns(ExplanationVersion, "v", connection)
-    acknowledgements = _Columns(Acknowledgement, "a", connection)
-    version_table = q(ExplanationVersion._meta.db_table)
+    versions, acknowledgements, explanation_state = _explanation_state_join(connection)
     sql = (
         f"SELECT {employees.sql}, {offices.sql}, {versions.sql}, {acknowledgements.sql}"  # noqa: S608
         f" FROM {q(Employee._meta.db_table)} e JOIN {q(Office._meta.db_table)} o ON o.id = e.office_id"
-        f" LEFT JOIN {version_table} v ON v.number = (SELECT MAX(number) FROM {version_table})"
-        f" LEFT JOIN {q(Acknowledgement._meta.db_table)} a ON a.version_id = v.id AND a.employee_id = e.id"
+        f"{explanation_state}"
         " WHERE e.user_id = %s AND e.is_active = %s"
     )
     if connection.features.has_select_for_update_of:
