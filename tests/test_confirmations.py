@@ -27,6 +27,25 @@ def send():
     return out.getvalue()
 
 
+def decided(*people, choice=Choice.UNDECIDED):
+    """Each confirms the explanation and records a decision, queueing a confirmation each."""
+    for person in people:
+        acknowledge(person)
+        decide(person, choice)
+
+
+def failing_for(address, error):
+    """send_mail that raises ``error`` for mail to ``address`` and sends the rest."""
+    real = services.send_mail
+
+    def send_mail(subject, body, sender, to, **kwargs):
+        if to == [address]:
+            raise error
+        return real(subject, body, sender, to, **kwargs)
+
+    return mock.patch.object(services, "send_mail", send_mail)
+
+
 def test_the_decision_queues_its_confirmation_and_the_command_sends_it(alice, mailoutbox):
     acknowledge(alice)
     decision = decide(alice, Choice.OPT_IN)
@@ -68,17 +87,8 @@ def test_the_request_never_waits_for_the_mail_server(alice, alice_client, django
 
 
 def test_a_failing_mail_server_leaves_it_pending_and_a_later_run_sends_it(alice, bob, mailoutbox):
-    for person in (alice, bob):
-        acknowledge(person)
-        decide(person, Choice.UNDECIDED)
-    real = services.send_mail
-
-    def refusing(subject, body, sender, to, **kwargs):
-        if to == ["bob@example.jp"]:
-            raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
-        return real(subject, body, sender, to, **kwargs)
-
-    with mock.patch.object(services, "send_mail", refusing):
+    decided(alice, bob)
+    with failing_for("bob@example.jp", smtplib.SMTPServerDisconnected("Connection unexpectedly closed")):
         assert "Sent 1 decision confirmation(s); 1 failed and stay pending" in send()
     assert [m.to for m in mailoutbox] == [["alice@example.jp"]]
     assert DecisionConfirmation.objects.get(sent_at=None).decision.employee == bob
@@ -87,9 +97,7 @@ def test_a_failing_mail_server_leaves_it_pending_and_a_later_run_sends_it(alice,
 
 
 def test_each_is_locked_so_that_runs_at_once_skip_each_others(alice, bob):
-    for person in (alice, bob):
-        acknowledge(person)
-        decide(person, Choice.OPT_IN)
+    decided(alice, bob, choice=Choice.OPT_IN)
     with CaptureQueriesContext(connection) as queries:
         send()
     if connection.features.has_select_for_update_skip_locked:
@@ -170,9 +178,7 @@ def test_the_queued_row_holds_nothing_to_read_a_choice_from():
 def test_a_mail_that_cannot_be_composed_does_not_hold_back_the_ones_after_it(alice, bob, mailoutbox, caplog):
     """Rows go in pk order and confirmations first: one poisoned row (a bad header, a
     template error) that ended the run would block every later mail on every run."""
-    for person in (alice, bob):
-        acknowledge(person)
-        decide(person, Choice.OPT_IN)
+    decided(alice, bob, choice=Choice.OPT_IN)
     real = services._confirmation_mail
 
     def poisoned(confirmation):
@@ -232,9 +238,7 @@ def test_a_mail_server_that_does_not_answer_ends_the_run_at_the_first_mail(alice
     """Each mail would wait out EMAIL_TIMEOUT on a hung server: the run stops at the first,
     and every mail stays pending for the next run."""
     carol = make_employee("carol", "C0001")
-    for person in (alice, bob, carol):
-        acknowledge(person)
-        decide(person, Choice.UNDECIDED)
+    decided(alice, bob, carol)
     with mock.patch.object(services, "send_mail", side_effect=down) as send_mail:
         assert "Sent 0 decision confirmation(s); 1 failed and stay pending" in send()
     assert send_mail.call_count == 1
@@ -243,16 +247,8 @@ def test_a_mail_server_that_does_not_answer_ends_the_run_at_the_first_mail(alice
 
 def test_a_mail_the_server_refuses_is_only_that_mails_failure(alice, bob, mailoutbox):
     """A refused address is the server answering: the mails after it are still sent."""
-    for person in (alice, bob):
-        acknowledge(person)
-        decide(person, Choice.UNDECIDED)
-    real = services.send_mail
-
-    def refusing_alice(subject, body, sender, to, **kwargs):
-        if to == ["alice@example.jp"]:
-            raise smtplib.SMTPRecipientsRefused({"alice@example.jp": (550, b"no such user")})
-        return real(subject, body, sender, to, **kwargs)
-
-    with mock.patch.object(services, "send_mail", refusing_alice):
+    decided(alice, bob)
+    refused = smtplib.SMTPRecipientsRefused({"alice@example.jp": (550, b"no such user")})
+    with failing_for("alice@example.jp", refused):
         assert "Sent 1 decision confirmation(s); 1 failed and stay pending" in send()
     assert [m.to for m in mailoutbox] == [["bob@example.jp"]]
