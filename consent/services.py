@@ -240,11 +240,13 @@ def record_decision(*, user, choice, comment="", channel="web", sign_in_method="
     previous = employee.current_choice
     employee.current_choice = choice
     employee.save(update_fields=["current_choice"])
-    cases = _follow_switchover(employee, previous, choice, decision.created_at)
     # The cases HR's queue opens and the confirmation mail are written in the
     # audit write itself (one statement on PostgreSQL). The mail is sent by
     # send_queued_mail: it commits with the decision or not at all, and a slow
     # or failing mail server neither holds this request nor loses it.
+    written_with = _follow_switchover(employee, previous, choice, decision.created_at)
+    if user.email and not demo:
+        written_with.append(DecisionConfirmation(decision=decision))
     audit.append(
         "decision.recorded",
         actor=audit.EMPLOYEE,
@@ -252,7 +254,7 @@ def record_decision(*, user, choice, comment="", channel="web", sign_in_method="
         secret=secret,
         payload=payload,
         record=decision,
-        also=[*cases, *([DecisionConfirmation(decision=decision)] if user.email and not demo else [])],
+        also=written_with,
     )
     return decision
 
