@@ -307,6 +307,11 @@ def test_a_comment_with_markup_is_shown_as_text_in_the_history(alice_client, ali
     html = alice_client.get("/history/").content.decode()
     assert "<script>" not in html
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#x27;引用&#x27;" in html
+    # The events' secrets are JSON: their quotes are escaped too, as every other value.
+    from html import escape
+
+    for opening in alice.openings.all():
+        assert f'<code class="hash small">{escape(opening.secret)}</code>' in html and '"' in opening.secret
 
 
 def test_the_json_receipt_carries_what_an_employee_needs(alice_client, alice):
