@@ -223,12 +223,20 @@ def test_the_audit_page_offers_no_office_filter(union_client, alice):
 
 
 def test_the_audit_page_says_why_employee_events_look_out_of_time_order(union_client):
-    """Employee events carry the hour, role events the minute: the page says so, in both languages."""
+    """Employee events carry the hour, role events the second: the page says so, in both
+    languages, and says what the log does."""
+    import datetime
+
+    from consent.audit import body_time
+
     page = union_client.get("/union/audit/").content.decode()
     assert "1時間単位（分は切り捨て）で記録しています" in page
-    assert "一覧の日時が前後して見えることがあります" in page
+    assert "秒まで記録する" in page and "一覧の日時が前後して見えることがあります" in page
     english = union_client.get("/union/audit/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert "rounded down to the hour" in english
+    assert "rounded down to the hour" in english and "to the second" in english
+    moment = datetime.datetime(2026, 11, 28, 10, 3, 27, 500, tzinfo=datetime.UTC)
+    assert body_time(moment, hour=True) == moment.replace(minute=0, second=0, microsecond=0)
+    assert body_time(moment, hour=False) == moment.replace(microsecond=0)
 
 
 def test_a_reversed_date_range_is_named_in_the_users_language(union_client, alice):
