@@ -24,6 +24,7 @@ def decided(alice, alice_client):
 @pytest.mark.parametrize(
     ("path", "queries"),
     [
+        ("/", 4),  # + latest decision, the notices for the employee's office
         ("/explanation/", 2),  # nothing more
         ("/decision/", 3),  # + latest decision
         ("/history/", 5),  # + both counts in one query, decisions, openings with their events' kinds

@@ -20,15 +20,18 @@ HISTORY_PAGE_SIZE = 20
 def home(request):
     if not request.user.is_authenticated:
         return render(request, "consent/welcome.html", {"explanation": ExplanationVersion.current()})
-    context = {"explanation": ExplanationVersion.current()}
-    if has_role(request.user, "employee"):
-        employee = own_employee(request)
-        context.update(
-            employee=employee,
-            acknowledgement=employee.explanation_state.acknowledgement,
-            latest=hot.latest_decision(employee),
-            notices=services.notices_for(employee)[:5],
-        )
+    if not has_role(request.user, "employee"):
+        return render(request, "consent/home.html", {"explanation": ExplanationVersion.current()})
+    employee = own_employee(request)
+    # The user read brought the current version and the acknowledgement of it.
+    version, acknowledgement = employee.explanation_state
+    context = {
+        "explanation": version,
+        "employee": employee,
+        "acknowledgement": acknowledgement,
+        "latest": hot.latest_decision(employee),
+        "notices": services.notices_for(employee)[:5],
+    }
     return render(request, "consent/home.html", context)
 
 
